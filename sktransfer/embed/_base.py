@@ -1,0 +1,241 @@
+"""What the embedders share: fit = load the frozen backbone, transform = run it."""
+
+import copy
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sktransfer._optional import import_optional
+from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.engine._device import PRECISIONS
+
+__all__ = ["BaseEmbedder"]
+
+
+class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of the embedders; subclasses say how raw inputs are read.
+
+    Subclasses set ``_modality`` and implement ``_check_raw(X)`` (validation,
+    returning the items) and ``_embed_raw(items, positions)`` (embedding the
+    distinct items at ``positions``).
+    """
+
+    _modality = None
+    # parameters that change the model: transform refuses to run if they
+    # changed since fit
+    _model_params = ("backbone",)
+
+    _parameter_constraints = {
+        "backbone": [str, object],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, object],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "normalize": ["boolean"],
+        "store_weights_in_pickle": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    # -- fitting -----------------------------------------------------------
+    def _resolve_spec(self):
+        spec = get_backbone(self.backbone, modality=self._modality)
+        if spec.modality not in (self._modality, "numeric"):
+            raise ValueError(
+                f"backbone {spec.name!r} is a {spec.modality} backbone; "
+                f"{type(self).__name__} needs a {self._modality} backbone "
+                f"(or a numeric toy backbone)"
+            )
+        return spec
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Load the pretrained backbone and check the input format.
+
+        The backbone is frozen: nothing is learned from ``X``. ``fit`` checks
+        the parameters and that ``X`` is a valid collection of inputs (without
+        decoding or embedding it), records its column name, and loads the
+        weights.
+
+        Parameters
+        ----------
+        X : array-like or sequence
+            Inputs of the kind the embedder takes.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted embedder.
+        """
+        spec = self._resolve_spec()
+        if spec.modality == "numeric":
+            X = validate_data(self, X, dtype=np.float32, reset=True)
+        else:
+            self._check_raw(X)
+            self._record_column(X)
+        self._spec = spec
+        self._load_model()
+        self.fingerprint_ = spec.fingerprint(**self._fingerprint_options())
+        self._fitted_params = {name: getattr(self, name) for name in self._model_params}
+        return self
+
+    def _fingerprint_options(self):
+        return {"precision": self._precision}
+
+    def _record_column(self, X):
+        """Raw inputs are one column: remember its name when it has one."""
+        self.n_features_in_ = 1
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        columns = getattr(X, "columns", None)
+        if columns is not None and isinstance(columns[0], str):
+            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+
+    def _check_column(self, X):
+        columns = getattr(X, "columns", None)
+        fitted = getattr(self, "feature_names_in_", None)
+        if columns is not None and fitted is not None and list(columns) != list(fitted):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on column {list(fitted)} but "
+                f"transform received column {list(columns)}"
+            )
+
+    def _load_model(self):
+        """Build the module into ``self._model`` and probe its output size."""
+        from sktransfer.engine._device import resolve_device, resolve_precision
+
+        spec = getattr(self, "_spec", None) or self._resolve_spec()
+        self._spec = spec
+        self._device = resolve_device(self.device)
+        self._precision = resolve_precision(self.precision, self._device)
+        kwargs = (
+            {"n_features": self.n_features_in_} if spec.modality == "numeric" else {}
+        )
+        model = self._wrap_model(spec.build(**kwargs), spec)
+        self._model = model.to(self._device).eval()
+        for parameter in self._model.parameters():
+            parameter.requires_grad_(False)
+        self.embedding_dim_ = self._probe_dim(spec)
+
+    def _wrap_model(self, model, spec):
+        return model
+
+    def _probe_dim(self, spec):
+        if spec.modality == "numeric":
+            x = np.zeros((1, self.n_features_in_), dtype=np.float32)
+            return self._embed_numeric(x).shape[1]
+        return self._probe_raw_dim(spec)
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_dim_
+
+    # -- transforming ------------------------------------------------------
+    def _get_model(self):
+        check_is_fitted(self)
+        changed = [
+            name
+            for name, value in self._fitted_params.items()
+            if getattr(self, name) is not value and getattr(self, name) != value
+        ]
+        if changed:
+            raise ValueError(
+                f"parameter(s) {changed} changed since fit; call fit again so that "
+                f"the backbone is reloaded"
+            )
+        if getattr(self, "_spec", None) is None:
+            self._spec = self._resolve_spec()
+        if getattr(self, "_model", None) is None:
+            self._load_model()
+        return self._model
+
+    def transform(self, X):
+        """Embed ``X`` with the frozen backbone.
+
+        Parameters
+        ----------
+        X : array-like or sequence
+            Inputs of the kind the embedder takes.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, embedding_dim_), dtype float32
+            One embedding per input, in input order; L2-normalised rows when
+            ``normalize=True``.
+        """
+        self._get_model()
+        if self._spec.modality == "numeric":
+            X = validate_data(self, X, dtype=np.float32, reset=False)
+            out = self._embed_numeric(X)
+        else:
+            self._check_column(X)
+            items = self._check_raw(X)
+            out = self._embed_distinct(items)
+        if self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = out / np.maximum(norms, np.finfo(np.float32).tiny)
+        return out.astype(np.float32, copy=False)
+
+    def _embed_distinct(self, items):
+        """Embed each distinct item once, then restore the input order."""
+        first, inverse = {}, np.empty(len(items), dtype=np.intp)
+        for index in range(len(items)):
+            key = self._item_key(items, index)
+            inverse[index] = first.setdefault(key, len(first))
+        positions = [0] * len(first)
+        for index in range(len(items) - 1, -1, -1):
+            positions[inverse[index]] = index
+        unique = self._embed_raw(items, positions)
+        return unique[inverse]
+
+    def _item_key(self, items, index):
+        return index
+
+    def _embed_numeric(self, X):
+        from sktransfer.engine._data import TensorRowsDataset
+        from sktransfer.engine._inference import run_inference
+
+        return run_inference(
+            self._model,
+            TensorRowsDataset(np.ascontiguousarray(X, dtype=np.float32)),
+            batch_size=self.batch_size,
+            device=self._device,
+            precision=self._precision,
+            verbose=self.verbose,
+        )
+
+    # -- persistence -------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        model = state.pop("_model", None)
+        state.pop("_spec", None)
+        state.pop("_device", None)
+        if self.store_weights_in_pickle and model is not None:
+            torch = import_optional("torch")
+            state["_model"] = copy.deepcopy(model).to(torch.device("cpu"))
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        model = self.__dict__.get("_model")
+        if model is not None:
+            from sktransfer.engine._device import resolve_device
+
+            self._device = resolve_device(self.device)
+            self._model = model.to(self._device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        if backbone_modality(self.backbone, default=self._modality) != "numeric":
+            tags.input_tags.two_d_array = False
+            tags.input_tags.string = self._modality == "text"
+        return tags

@@ -1,0 +1,187 @@
+"""`ImageEmbedder`: a frozen pretrained image backbone as a transformer."""
+
+import hashlib
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from sktransfer.embed._base import BaseEmbedder
+from sktransfer.io import check_image_input
+
+__all__ = ["ImageEmbedder"]
+
+
+class ImageEmbedder(BaseEmbedder):
+    """Embed images with a frozen pretrained backbone.
+
+    Each image is decoded, preprocessed exactly as the backbone's weights
+    expect (resize, centre crop, normalisation, taken from the weights'
+    metadata) and passed through the network; the output is the pooled
+    penultimate features, or pooled features of chosen intermediate layers.
+    Images are decoded batch by batch, so memory holds one batch at a time.
+
+    Parameters
+    ----------
+    backbone : str, BackboneSpec or torch.nn.Module, default="tf_efficientnet_lite0"
+        A registry name (see `sktransfer.list_backbones`), a torchvision or
+        timm name, a spec, or a module. The default works offline.
+    layer : str or list of str, default=None
+        ``None``: the pooled penultimate features. Otherwise the name(s) of
+        modules in the backbone (``model.named_modules()``, e.g.
+        ``"blocks.4"`` for timm EfficientNets, ``"layer3"`` for torchvision
+        ResNets) whose outputs are pooled and concatenated in order.
+    pooling : {"avg", "max", "avgmax", "cls"}, default="avg"
+        How layer outputs are pooled over space (or tokens); ``"avgmax"``
+        concatenates both. The penultimate features are pooled by the
+        backbone itself.
+    batch_size : int, default=32
+        Images per forward pass.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        ``"auto"``: fp32 on CPU; autocast bf16 (or fp16) on CUDA.
+    num_workers : int, default=0
+        DataLoader worker processes decoding images in parallel with the
+        forward pass (0 decodes in the main process).
+    normalize : bool, default=False
+        L2-normalise each embedding.
+    store_weights_in_pickle : bool, default=False
+        By default a pickle stores the backbone by reference (its name) and
+        reloads the weights on first use; ``True`` embeds the weights.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Attributes
+    ----------
+    embedding_dim_ : int
+        Number of output features.
+    fingerprint_ : str
+        Hash of backbone, weights, preprocessing, layers, pooling and
+        precision: equal fingerprints mean equal embeddings.
+    n_features_in_ : int
+        1 for raw images (one column); the width of numeric input for numeric
+        toy backbones.
+    feature_names_in_ : ndarray of str
+        The column name, when fitted on a one-column DataFrame.
+
+    See Also
+    --------
+    TextEmbedder : The same for text.
+
+    Notes
+    -----
+    ``fit`` learns nothing from the data: it validates the parameters and the
+    input format and loads the frozen weights. Images may be file paths (str or
+    Path), bytes, PIL images, or arrays: uint8/uint16 or floats in [0, 1],
+    shaped ``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)`` with C in
+    (1, 3, 4). Grayscale, alpha (composited on white), palette, CMYK, 16-bit
+    and EXIF-rotated images are converted to RGB. Identical inputs (same path,
+    same bytes, same pixels) are computed once per call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer import ImageEmbedder
+    >>> images = np.random.default_rng(0).integers(0, 255, (4, 40, 40, 3), "uint8")
+    >>> embedder = ImageEmbedder(backbone="toy-image").fit(images)
+    >>> embedder.transform(images).shape
+    (4, 16)
+    >>> embedder.get_feature_names_out()[:2]
+    array(['imageembedder0', 'imageembedder1'], dtype=object)
+    """
+
+    _modality = "image"
+    _model_params = ("backbone", "layer", "pooling")
+
+    _parameter_constraints = {
+        **BaseEmbedder._parameter_constraints,
+        "layer": [None, str, list],
+        "pooling": [StrOptions({"avg", "max", "avgmax", "cls"})],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        backbone="tf_efficientnet_lite0",
+        *,
+        layer=None,
+        pooling="avg",
+        batch_size=32,
+        device="auto",
+        precision="auto",
+        num_workers=0,
+        normalize=False,
+        store_weights_in_pickle=False,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.layer = layer
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.num_workers = num_workers
+        self.normalize = normalize
+        self.store_weights_in_pickle = store_weights_in_pickle
+        self.verbose = verbose
+
+    def _layers(self):
+        if self.layer is None:
+            return []
+        return [self.layer] if isinstance(self.layer, str) else list(self.layer)
+
+    def _fingerprint_options(self):
+        return {
+            **super()._fingerprint_options(),
+            "layers": self._layers(),
+            "pooling": self.pooling,
+        }
+
+    def _wrap_model(self, model, spec):
+        from sktransfer.engine._extract import FeatureExtractor
+
+        if spec.modality == "numeric":
+            return model
+        return FeatureExtractor(model, layers=self._layers(), pooling=self.pooling)
+
+    def _check_raw(self, X):
+        items, _ = check_image_input(X)
+        return items
+
+    def _transform_fn(self):
+        from sktransfer.engine._preprocess import ImageTransform
+
+        return ImageTransform(self._spec.preprocessing)
+
+    def _probe_raw_dim(self, spec):
+        height, width = spec.preprocessing.crop_size
+        probe = np.zeros((1, height, width, 3), dtype=np.uint8)
+        return self._embed_raw(probe, [0]).shape[1]
+
+    def _item_key(self, items, index):
+        item = items[index]
+        if isinstance(item, (str, Path)):
+            return ("path", str(item))
+        if isinstance(item, (bytes, bytearray)):
+            return ("bytes", hashlib.blake2b(item, digest_size=16).digest())
+        if isinstance(item, np.ndarray):
+            digest = hashlib.blake2b(np.ascontiguousarray(item), digest_size=16)
+            return ("array", item.shape, item.dtype.str, digest.digest())
+        return ("object", index)
+
+    def _embed_raw(self, items, positions):
+        from sktransfer.engine._data import ImageDataset
+        from sktransfer.engine._inference import run_inference
+
+        return run_inference(
+            self._model,
+            ImageDataset(items, self._transform_fn(), positions),
+            batch_size=self.batch_size,
+            device=self._device,
+            precision=self._precision,
+            num_workers=self.num_workers,
+            verbose=self.verbose,
+            desc="embedding images",
+        )

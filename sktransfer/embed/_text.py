@@ -1,0 +1,179 @@
+"""`TextEmbedder`: a frozen pretrained sentence encoder as a transformer."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from sktransfer.embed._base import BaseEmbedder
+from sktransfer.engine._device import autocast
+from sktransfer.io import check_text_input
+
+__all__ = ["TextEmbedder"]
+
+
+class TextEmbedder(BaseEmbedder):
+    """Embed texts with a frozen pretrained sentence-transformers model.
+
+    Wraps :meth:`sentence_transformers.SentenceTransformer.encode` (eval mode,
+    inference mode, length-sorted batches, results moved to the CPU batch by
+    batch, input order restored). Each distinct string is embedded once per
+    call, so a column with repeated values costs only its distinct values.
+
+    Parameters
+    ----------
+    backbone : str, BackboneSpec or torch.nn.Module, default="all-MiniLM-L6-v2"
+        A registry name (see `sktransfer.list_backbones`), a
+        sentence-transformers id (``"sentence-transformers/all-mpnet-base-v2"``,
+        downloaded when online) or folder, a spec, or a module mapping a list
+        of strings to a tensor. The default works offline.
+    batch_size : int, default=32
+        Texts per forward pass.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        ``"auto"``: fp32 on CPU; autocast bf16 (or fp16) on CUDA.
+    normalize : bool, default=False
+        L2-normalise each embedding.
+    max_length : int, default=None
+        Truncate texts to this many tokens; ``None`` keeps the model's own
+        limit.
+    prompt : str, default=None
+        Text prepended to every input (e.g. ``"query: "`` for models trained
+        with prompts).
+    store_weights_in_pickle : bool, default=False
+        By default a pickle stores the backbone by reference (its name) and
+        reloads the weights on first use; ``True`` embeds the weights.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Attributes
+    ----------
+    embedding_dim_ : int
+        Number of output features.
+    fingerprint_ : str
+        Hash of backbone, weights, max_length, prompt and precision.
+    n_features_in_ : int
+        1 for text (one column).
+    feature_names_in_ : ndarray of str
+        The column name, when fitted on a one-column DataFrame.
+
+    See Also
+    --------
+    ImageEmbedder : The same for images.
+
+    Notes
+    -----
+    ``fit`` learns nothing from the data: it validates the parameters and the
+    input (strings only: None, NaN and other objects are rejected with their
+    position) and loads the frozen weights.
+
+    Examples
+    --------
+    >>> from sktransfer import TextEmbedder
+    >>> texts = ["a good film", "a bad film", "a good film"]
+    >>> embedder = TextEmbedder(backbone="toy-text").fit(texts)
+    >>> Z = embedder.transform(texts)
+    >>> Z.shape, bool((Z[0] == Z[2]).all())
+    ((3, 16), True)
+    """
+
+    _modality = "text"
+    _model_params = ("backbone", "max_length", "prompt")
+
+    _parameter_constraints = {
+        **BaseEmbedder._parameter_constraints,
+        "max_length": [None, Interval(Integral, 1, None, closed="left")],
+        "prompt": [None, str],
+    }
+
+    def __init__(
+        self,
+        backbone="all-MiniLM-L6-v2",
+        *,
+        batch_size=32,
+        device="auto",
+        precision="auto",
+        normalize=False,
+        max_length=None,
+        prompt=None,
+        store_weights_in_pickle=False,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.normalize = normalize
+        self.max_length = max_length
+        self.prompt = prompt
+        self.store_weights_in_pickle = store_weights_in_pickle
+        self.verbose = verbose
+
+    def _fingerprint_options(self):
+        return {
+            **super()._fingerprint_options(),
+            "max_length": self.max_length,
+            "prompt": self.prompt,
+        }
+
+    def _wrap_model(self, model, spec):
+        if self.max_length is not None and hasattr(model, "max_seq_length"):
+            model.max_seq_length = self.max_length
+        return model
+
+    def _check_raw(self, X):
+        texts, _ = check_text_input(X)
+        return texts
+
+    def _probe_raw_dim(self, spec):
+        for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
+            if hasattr(self._model, method):
+                dim = getattr(self._model, method)()
+                if dim:
+                    return int(dim)
+                break
+        return self._embed_raw(["probe"], [0]).shape[1]
+
+    def _item_key(self, items, index):
+        return items[index]
+
+    def _embed_raw(self, items, positions):
+        texts = [items[p] for p in positions]
+        if hasattr(self._model, "encode"):
+            return self._encode_sentence_transformer(texts)
+        return self._encode_module(texts)
+
+    def _encode_sentence_transformer(self, texts):
+        with autocast(self._device, self._precision):
+            out = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=False,
+                prompt=self.prompt,
+                show_progress_bar=bool(self.verbose),
+                device=str(self._device),
+            )
+        return np.asarray(out, dtype=np.float32)
+
+    def _encode_module(self, texts):
+        """Length-sorted batches through a module mapping strings to a tensor."""
+        from sktransfer.engine._inference import run_inference
+
+        if self.prompt:
+            texts = [self.prompt + text for text in texts]
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        sorted_out = run_inference(
+            self._model,
+            [texts[i] for i in order],
+            batch_size=self.batch_size,
+            device=self._device,
+            precision=self._precision,
+            collate_fn=list,
+            verbose=self.verbose,
+            desc="embedding texts",
+        )
+        out = np.empty_like(sorted_out)
+        out[order] = sorted_out
+        return out

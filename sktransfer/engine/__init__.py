@@ -1,0 +1,1 @@
+"""The engine: device and precision, the batched inference loop, feature extraction."""

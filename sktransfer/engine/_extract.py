@@ -1,0 +1,98 @@
+"""Wrap a headless backbone so that it returns pooled features from chosen layers."""
+
+from sktransfer._optional import import_optional
+
+torch = import_optional("torch")
+
+__all__ = ["POOLINGS", "FeatureExtractor", "pool_features"]
+
+POOLINGS = ("avg", "max", "avgmax", "cls")
+
+
+class _StopForward(Exception):
+    """Raised by a hook once every requested layer has been captured."""
+
+
+def pool_features(output, pooling):
+    """Pool a layer output to ``(N, D)``.
+
+    4-D ``(N, C, H, W)`` maps are pooled over space, 3-D ``(N, T, D)`` token
+    sequences over tokens (``"cls"`` takes the first token); 2-D outputs are
+    returned as they are.
+    """
+    if isinstance(output, (tuple, list)):
+        output = output[0]
+    if output.ndim == 2:
+        return output
+    if output.ndim == 4:
+        flat, dim = output.flatten(2), 2
+    elif output.ndim == 3:
+        flat, dim = output, 1
+        if pooling == "cls":
+            return output[:, 0]
+    else:
+        return output.flatten(1)
+    if pooling == "max":
+        return flat.amax(dim)
+    if pooling == "avgmax":
+        return torch.cat([flat.mean(dim), flat.amax(dim)], dim=1)
+    return flat.mean(dim)
+
+
+class FeatureExtractor(torch.nn.Module):
+    """Pooled penultimate features, or pooled outputs of named layers concatenated.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A headless backbone; its ``forward`` returns pooled penultimate features
+        (timm models: ``forward_features`` + ``forward_head(pre_logits=True)``).
+    layers : list of str, optional
+        Names from ``model.named_modules()``; their outputs are pooled and
+        concatenated in this order. The forward pass stops after the last one.
+    pooling : {"avg", "max", "avgmax", "cls"}
+        Pooling of the layer outputs.
+    """
+
+    def __init__(self, model, layers=None, pooling="avg"):
+        super().__init__()
+        self.model = model
+        self.layers = list(layers or [])
+        self.pooling = pooling
+        self._captured = {}
+        modules = dict(model.named_modules())
+        missing = [name for name in self.layers if name not in modules]
+        if missing:
+            available = [name for name, _ in model.named_children()]
+            raise ValueError(
+                f"layer(s) {missing} not found in the backbone; top-level layers "
+                f"are {available} (any name from model.named_modules() works)"
+            )
+        for name in self.layers:
+            modules[name].register_forward_hook(self._hook(name))
+
+    def _hook(self, name):
+        def hook(module, inputs, output):
+            self._captured[name] = output
+            if len(self._captured) == len(self.layers):
+                raise _StopForward
+
+        return hook
+
+    def forward(self, x):
+        if not self.layers:
+            model = self.model
+            if hasattr(model, "forward_head") and hasattr(model, "forward_features"):
+                out = model.forward_head(model.forward_features(x), pre_logits=True)
+            else:
+                out = model(x)
+            return pool_features(out, self.pooling)
+        self._captured = {}
+        try:
+            self.model(x)
+        except _StopForward:
+            pass
+        captured, self._captured = self._captured, {}
+        return torch.cat(
+            [pool_features(captured[name], self.pooling) for name in self.layers], 1
+        )

@@ -1,0 +1,79 @@
+"""The one batched inference loop (eval, inference mode, batches to CPU)."""
+
+import numpy as np
+
+from sktransfer._optional import import_optional
+from sktransfer.engine._device import autocast
+
+__all__ = ["run_inference"]
+
+
+def _progress(iterable, total, verbose, desc):
+    if not verbose:
+        return iterable
+    tqdm = import_optional("tqdm.auto")
+    return tqdm.tqdm(iterable, total=total, desc=desc, unit="batch")
+
+
+def run_inference(
+    module,
+    dataset,
+    *,
+    batch_size,
+    device,
+    precision="fp32",
+    num_workers=0,
+    collate_fn=None,
+    verbose=0,
+    desc="embedding",
+):
+    """Run ``module`` over ``dataset`` in batches and return a float32 array.
+
+    The module is put in eval mode and run under ``torch.inference_mode`` and
+    the requested autocast precision; each batch's output is moved to the CPU
+    as soon as it is computed, so memory holds one batch of inputs at a time.
+    Items are decoded by the dataset, in ``num_workers`` DataLoader worker
+    processes when > 0, overlapping the forward pass.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    dataset : torch.utils.data.Dataset or list
+        Items in output order.
+    batch_size : int
+    device : torch.device
+    precision : {"fp32", "bf16", "fp16"}
+    num_workers : int
+    collate_fn : callable, optional
+    verbose : int
+        Show a tqdm progress bar when > 0.
+    desc : str
+        Progress bar label.
+
+    Returns
+    -------
+    outputs : ndarray of shape (len(dataset), n_features), dtype float32
+    """
+    torch = import_optional("torch")
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        collate_fn=collate_fn,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+    )
+    module.eval()
+    out = None
+    start = 0
+    with torch.inference_mode(), autocast(device, precision):
+        for batch in _progress(loader, len(loader), verbose, desc):
+            if isinstance(batch, torch.Tensor):
+                batch = batch.to(device, non_blocking=True)
+            result = module(batch).float().cpu().numpy()
+            if out is None:
+                out = np.empty((len(dataset), result.shape[1]), dtype=np.float32)
+            out[start : start + len(result)] = result
+            start += len(result)
+    return out

@@ -1,0 +1,106 @@
+"""The transfer bridge: item content -> item latent factors, for cold items.
+
+Private helpers of :class:`~sktransfer.integrations.ImplicitRecommender`. An
+embedding of each item's content (text through a ``TextEmbedder``, images
+through an ``ImageEmbedder``, any transformer, or a precomputed matrix) is
+mapped to the collaborative-filtering item factors by a regressor fitted on
+the warm items (those with interactions); the regressor then gives factors to
+the cold items (content but no interactions).
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+__all__ = []
+
+
+def content_table(item_content):
+    """Return ``item_content`` as a Series or DataFrame indexed by item id."""
+    if isinstance(item_content, dict):
+        item_content = pd.Series(item_content)
+    if not isinstance(item_content, pd.Series | pd.DataFrame):
+        raise ValueError(
+            "item_content must be a pandas Series or DataFrame indexed by item id "
+            "(or a dict item id -> content), so that content rows can be matched "
+            f"to item ids; got {type(item_content).__name__}. For a precomputed "
+            "embedding matrix use pd.DataFrame(matrix, index=item_ids)."
+        )
+    if len(item_content) == 0:
+        raise ValueError("item_content is empty: it must describe at least one item.")
+    if not item_content.index.is_unique:
+        dup = item_content.index[item_content.index.duplicated()][0]
+        raise ValueError(
+            f"item_content's index (the item ids) has duplicates, e.g. {dup!r}."
+        )
+    return item_content
+
+
+def embed(content, encoder, *, fit):
+    """Embed ``content`` rows: through ``encoder`` or as precomputed numbers.
+
+    Returns a 2-D float64 array with one row per content row.
+    """
+    if encoder is not None:
+        emb = encoder.fit_transform(content) if fit else encoder.transform(content)
+    elif isinstance(content, pd.DataFrame):
+        emb = content.to_numpy()
+    else:  # a Series of vectors
+        try:
+            emb = np.vstack([np.asarray(v, dtype=np.float64) for v in content])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "item_content holds non-numeric values but item_content_encoder is "
+                "None: set item_content_encoder (e.g. TextEmbedder() for text) or "
+                "pass precomputed embeddings."
+            ) from exc
+    emb = np.asarray(emb.toarray() if hasattr(emb, "toarray") else emb)
+    try:
+        emb = emb.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "item_content holds non-numeric values but item_content_encoder is "
+            "None: set item_content_encoder (e.g. TextEmbedder() for text) or pass "
+            "precomputed embeddings."
+        ) from exc
+    if emb.ndim != 2 or emb.shape[0] != len(content):
+        raise ValueError(
+            f"The item content embedding must be 2-D with one row per item; got "
+            f"shape {emb.shape} for {len(content)} items."
+        )
+    if not np.isfinite(emb).all():
+        raise ValueError("The item content embedding contains NaN or infinity.")
+    return emb
+
+
+def fit_bridge(content_model, embeddings, factors):
+    """Fit a clone of ``content_model`` from embeddings to item factors."""
+    if content_model is None:
+        from sklearn.linear_model import Ridge
+
+        content_model = Ridge(alpha=1.0)
+    model = clone(content_model)
+    model.fit(embeddings, factors)
+    return model
+
+
+def predict_factors(model, embeddings, n_factors):
+    """Item factors predicted from content, as a float32 2-D array."""
+    out = np.asarray(model.predict(embeddings), dtype=np.float32)
+    return out.reshape(len(embeddings), n_factors)
+
+
+def split_content(table, warm_index):
+    """Split a content table into warm rows (positions in ``warm_index``) and cold.
+
+    Returns
+    -------
+    warm_positions : ndarray of int
+        Codes, in ``warm_index``, of the warm items that have content.
+    warm_rows, cold_rows : ndarray of int
+        Row positions in ``table`` of warm and cold items.
+    """
+    codes = np.asarray(warm_index.get_indexer(table.index), dtype=np.intp)
+    warm_rows = np.flatnonzero(codes >= 0)
+    cold_rows = np.flatnonzero(codes < 0)
+    return codes[warm_rows], warm_rows, cold_rows

@@ -1,0 +1,167 @@
+"""Read interaction tables (user, item, weight) into ids and a sparse matrix.
+
+Private helpers shared by :class:`~sktransfer.integrations.ImplicitRecommender`,
+its splitter and its scorers. Ids may be any hashable scalar (int, str, ...);
+they are factorized into contiguous integer codes, sorted when sortable.
+"""
+
+from collections.abc import Hashable
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = []
+
+
+def is_dataframe(X):
+    return isinstance(X, pd.DataFrame)
+
+
+def check_ids(values, what):
+    """Return ``values`` as a 1-D array of hashable, non-missing ids.
+
+    Raises a ValueError naming ``what`` and the first bad position for NaN /
+    infinite / None ids, and a TypeError for unhashable ids (lists, dicts).
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        arr = np.asarray(list(values), dtype=object)
+    if arr.dtype.kind in "fc":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            kind = "NaN" if np.isnan(arr[pos]) else "infinity"
+            raise ValueError(f"{what} ids contain {kind} (first at position {pos}).")
+    elif arr.dtype.kind == "O":
+        for pos, value in enumerate(arr):
+            if not isinstance(value, Hashable):
+                raise TypeError(
+                    f"{what} ids must be hashable scalars: each argument must be a "
+                    f"string or a number, got {type(value).__name__} at position "
+                    f"{pos}."
+                )
+            if value is None or (isinstance(value, Real) and not np.isfinite(value)):
+                raise ValueError(
+                    f"{what} ids contain a missing value ({value!r}, first at "
+                    f"position {pos}); NaN / None is not a valid id."
+                )
+    return arr
+
+
+def check_weights(weights, n_rows, what):
+    """Return ``weights`` as a float64 1-D array of finite non-negative values."""
+    w = np.asarray(weights)
+    if w.ndim != 1 or w.shape[0] != n_rows:
+        raise ValueError(
+            f"{what} must be 1-D with one value per interaction row ({n_rows}); "
+            f"got shape {w.shape}."
+        )
+    try:
+        w = w.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be numeric; got dtype {w.dtype}.") from exc
+    bad = ~np.isfinite(w)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{what} contains NaN or infinity (first at row {pos}).")
+    if (w < 0).any():
+        pos = int(np.flatnonzero(w < 0)[0])
+        raise ValueError(
+            f"{what} must be non-negative (implicit feedback); got {w[pos]!r} at "
+            f"row {pos}."
+        )
+    return w
+
+
+def pair_columns(X, user_col, item_col, what="X"):
+    """Return (users, items) id arrays from a DataFrame or a 2-column array.
+
+    Arrays must already be validated 2-D arrays with two columns.
+    """
+    if is_dataframe(X):
+        missing = [c for c in (user_col, item_col) if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"{what} has no column {missing[0]!r} (user_col={user_col!r}, "
+                f"item_col={item_col!r}); its columns are {list(X.columns)}."
+            )
+        users, items = X[user_col].to_numpy(), X[item_col].to_numpy()
+    else:
+        if X.ndim != 2 or X.shape[1] != 2:
+            raise ValueError(
+                f"{what} must hold (user, item) pairs in 2 columns; got "
+                f"{X.shape[1] if X.ndim == 2 else X.ndim} feature(s) "
+                f"(shape={X.shape})."
+            )
+        users, items = X[:, 0], X[:, 1]
+    return check_ids(users, "user"), check_ids(items, "item")
+
+
+def factorize(ids):
+    """Return (codes, uniques); uniques sorted when the ids are sortable."""
+    try:
+        codes, uniques = pd.factorize(ids, sort=True)
+    except TypeError:  # mixed, unorderable types: order of first appearance
+        codes, uniques = pd.factorize(ids, sort=False)
+    return codes, np.asarray(uniques)
+
+
+def build_matrix(users, items, weights):
+    """Aggregate (user, item, weight) rows into a CSR matrix.
+
+    Rows with weight 0 are dropped first (their ids are not registered unless
+    they occur elsewhere); duplicate (user, item) rows are summed.
+
+    Returns
+    -------
+    matrix : csr_matrix of float32, shape (n_users, n_items)
+    user_ids, item_ids : ndarray
+    """
+    keep = weights > 0
+    if not keep.any():
+        raise ValueError(
+            "All interaction weights are zero (or there are no interactions): "
+            "at least one interaction with a positive weight is needed."
+        )
+    users, items, weights = users[keep], items[keep], weights[keep]
+    u_codes, user_ids = factorize(users)
+    i_codes, item_ids = factorize(items)
+    matrix = sp.csr_matrix(
+        (weights, (u_codes, i_codes)), shape=(len(user_ids), len(item_ids))
+    )
+    matrix.sum_duplicates()
+    matrix = matrix.astype(np.float32)
+    matrix.indices = matrix.indices.astype(np.int32)
+    matrix.indptr = matrix.indptr.astype(np.int32)
+    return matrix, user_ids, item_ids
+
+
+def matrix_from_sparse(X):
+    """Check a user-item sparse matrix; ids are its row and column indices."""
+    matrix = sp.csr_matrix(X, dtype=np.float64)
+    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+        raise ValueError(
+            f"The user-item matrix is empty (shape={matrix.shape}); at least one "
+            "user and one item are needed."
+        )
+    check_weights(matrix.data, matrix.data.shape[0], "The user-item matrix's values")
+    matrix.eliminate_zeros()
+    if matrix.nnz == 0:
+        raise ValueError(
+            "All values of the user-item matrix are zero: at least one interaction "
+            "with a positive weight is needed."
+        )
+    matrix.sum_duplicates()
+    matrix = matrix.astype(np.float32)
+    matrix.indices = matrix.indices.astype(np.int32)
+    matrix.indptr = matrix.indptr.astype(np.int32)
+    return matrix, np.arange(matrix.shape[0]), np.arange(matrix.shape[1])
+
+
+def lookup(index, ids):
+    """Integer codes of ``ids`` in a pandas Index; -1 where unknown."""
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.intp)
+    return np.asarray(index.get_indexer(ids), dtype=np.intp)

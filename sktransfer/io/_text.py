@@ -1,0 +1,41 @@
+"""Validate text inputs."""
+
+import math
+
+from sktransfer.io._sequence import as_item_list
+
+__all__ = ["check_text_input"]
+
+
+def check_text_input(X):
+    """Validate a 1-D collection of strings.
+
+    Parameters
+    ----------
+    X : list, tuple, ndarray, Series or one-column DataFrame of str
+
+    Returns
+    -------
+    texts : list of str
+    column_name : str or None
+
+    Raises
+    ------
+    ValueError
+        On a bare string, an empty collection, or any item that is None, NaN
+        or not a string; the message names the position and the value.
+    """
+    items, name = as_item_list(X, "text")
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            continue
+        if item is None or (isinstance(item, float) and math.isnan(item)):
+            raise ValueError(
+                f"text input at index {index} is missing ({item!r}); fill or drop "
+                f"missing texts before embedding"
+            )
+        raise ValueError(
+            f"text input at index {index} is a {type(item).__name__} ({item!r}), "
+            f"not a str"
+        )
+    return items, name
