@@ -9,6 +9,31 @@ instance configured for plain 2-D numeric input (toy backbones etc.).
 EXPECTED_FAILED_CHECKS: class name -> {check name: written reason}.
 """
 
-CHECK_INSTANCES = {}
+def _recommender(**params):
+    def factory():
+        from sktransfer import ImplicitRecommender
 
-EXPECTED_FAILED_CHECKS = {}
+        return ImplicitRecommender(user_col=0, item_col=1, **params)
+
+    return factory
+
+
+CHECK_INSTANCES = {
+    # X: rows whose first two columns are (user id, item id), here float ids
+    # (DataFrames pick user_col / item_col by name: 0 and 1 in the checks);
+    # sample_weight = interaction weights, y ignored. All three models.
+    "ImplicitRecommender": [
+        _recommender(model=m, factors=4, iterations=3, random_state=0)
+        for m in ("als", "bpr", "lmf")
+    ],
+}
+
+EXPECTED_FAILED_CHECKS = {
+    "ImplicitRecommender": {
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "a sparse X is a users x items matrix whose values are the weights, "
+            "not rows of (user, item) samples: sample_weight is refused there "
+            "and repeating a row would add a new user"
+        ),
+    },
+}

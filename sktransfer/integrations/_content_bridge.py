@@ -10,7 +10,10 @@ the cold items (content but no interactions).
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import clone
+
+from sktransfer.integrations._interactions import check_ids, show
 
 __all__ = []
 
@@ -31,7 +34,7 @@ def content_table(item_content):
     if not item_content.index.is_unique:
         dup = item_content.index[item_content.index.duplicated()][0]
         raise ValueError(
-            f"item_content's index (the item ids) has duplicates, e.g. {dup!r}."
+            f"item_content's index (the item ids) has duplicates, e.g. {show(dup)}."
         )
     return item_content
 
@@ -104,3 +107,51 @@ def split_content(table, warm_index):
     warm_rows = np.flatnonzero(codes >= 0)
     cold_rows = np.flatnonzero(codes < 0)
     return codes[warm_rows], warm_rows, cold_rows
+
+
+def fit_content_bridge(est, table):
+    """Fit ``est``'s content encoder and content model; add its cold items.
+
+    Sets ``item_content_encoder_`` and ``content_model_`` on the fitted
+    recommender ``est`` and appends the content items absent from the
+    interactions to its catalogue.
+    """
+    warm_codes, warm_rows, cold_rows = split_content(table, pd.Index(est.items_))
+    if len(warm_rows) == 0:
+        raise ValueError(
+            "No item of item_content occurs in the interactions, so the content "
+            "model has no warm item to learn from; check that the item ids have "
+            "the same type (e.g. str vs int)."
+        )
+    encoder = est.item_content_encoder
+    est.item_content_encoder_ = None if encoder is None else clone(encoder)
+    emb = embed(table, est.item_content_encoder_, fit=True)
+    est.content_model_ = fit_bridge(
+        est.content_model, emb[warm_rows], est.item_factors_[warm_codes]
+    )
+    if len(cold_rows):
+        append_items(est, table.index.to_numpy()[cold_rows], emb[cold_rows])
+
+
+def _concat_ids(a, b):
+    if a.dtype != b.dtype:
+        a, b = a.astype(object), b.astype(object)
+    return np.concatenate([a, b])
+
+
+def append_items(est, ids, embeddings):
+    """Append items to ``est``'s catalogue with factors predicted from content."""
+    factors = predict_factors(
+        est.content_model_, embeddings, est.item_factors_.shape[1]
+    )
+    ids = check_ids(ids, "item")
+    est.items_ = _concat_ids(est.items_, ids)
+    est.cold_items_ = _concat_ids(est.cold_items_, ids)
+    est.item_factors_ = np.vstack([est.item_factors_, factors])
+    est.item_popularity_ = np.concatenate(
+        [est.item_popularity_, np.zeros(len(ids), dtype=np.int64)]
+    )
+    m = est.user_items_
+    est.user_items_ = sp.csr_matrix(
+        (m.data, m.indices, m.indptr), shape=(m.shape[0], len(est.items_))
+    )

@@ -6,30 +6,24 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, _fit_context, clone
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sktransfer._optional import import_optional
 from sktransfer.integrations import _content_bridge as bridge
+from sktransfer.integrations._implicit_fit import MODELS, fit_implicit
 from sktransfer.integrations._interactions import (
-    build_matrix,
     check_ids,
-    check_weights,
     is_dataframe,
     lookup,
-    matrix_from_sparse,
     pair_columns,
+    read_interactions,
+    show,
 )
+from sktransfer.integrations._ranking import make_ranking_scorer
+from sktransfer.integrations._topk import rank_known_users
 
 __all__ = ["ImplicitRecommender"]
-
-_CLASSES = {
-    "als": ("implicit.cpu.als", "AlternatingLeastSquares"),
-    "bpr": ("implicit.cpu.bpr", "BayesianPersonalizedRanking"),
-    "lmf": ("implicit.cpu.lmf", "LogisticMatrixFactorization"),
-}
 
 
 class ImplicitRecommender(BaseEstimator):
@@ -111,7 +105,8 @@ class ImplicitRecommender(BaseEstimator):
     item_content_encoder_, content_model_ : estimator or None
         Fitted clones, when ``item_content`` was given.
     n_features_in_ : int
-        Always 2: ``predict`` takes (user, item) pairs.
+        Number of columns of an array ``X`` seen in ``fit`` (``predict`` wants
+        the same layout). Absent after fitting on a DataFrame or sparse matrix.
 
     See Also
     --------
@@ -121,9 +116,11 @@ class ImplicitRecommender(BaseEstimator):
     Notes
     -----
     ``fit`` input, three forms: a DataFrame with ``user_col``, ``item_col``
-    (and ``weight_col``) columns, other columns ignored; an ``(n, 2)`` array of
-    (user, item) pairs with optional ``sample_weight``; or a users x items
-    scipy sparse matrix, whose row and column numbers are the ids. Duplicate
+    (and ``weight_col``) columns, other columns ignored; an array whose first
+    two columns are (user, item) pairs, further columns ignored likewise (ids
+    of mixed types are better given in a DataFrame), weights by
+    ``sample_weight``; or a users x items scipy sparse matrix, whose row and
+    column numbers are the ids (``predict`` still takes pairs). Duplicate
     (user, item) rows are summed; rows of weight 0 are dropped; negative, NaN
     or infinite weights and an empty table are errors. Ids are sorted when
     they are sortable, so the row order of ``X`` does not change the model.
@@ -149,7 +146,7 @@ class ImplicitRecommender(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model": [StrOptions(set(_CLASSES))],
+        "model": [StrOptions(set(MODELS))],
         "factors": [Interval(Integral, 1, None, closed="left")],
         "regularization": [Interval(Real, 0, None, closed="left"), None],
         "iterations": [Interval(Integral, 1, None, closed="left"), None],
@@ -230,8 +227,8 @@ class ImplicitRecommender(BaseEstimator):
         self : ImplicitRecommender
             The fitted recommender.
         """
-        matrix, user_ids, item_ids = self._read_interactions(X, sample_weight)
-        self.model_ = self._fit_implicit(matrix)
+        matrix, user_ids, item_ids = read_interactions(self, X, sample_weight)
+        self.model_ = fit_implicit(self, matrix)
         self.users_, self.items_ = user_ids, item_ids
         self.user_factors_ = np.asarray(self.model_.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(self.model_.item_factors, dtype=np.float32)
@@ -239,110 +236,9 @@ class ImplicitRecommender(BaseEstimator):
         self.item_popularity_ = np.diff(matrix.tocsc().indptr).astype(np.int64)
         self.cold_items_ = item_ids[:0]
         self.item_content_encoder_ = self.content_model_ = None
-        self.n_features_in_ = 2
         if item_content is not None:
-            self._fit_bridge(bridge.content_table(item_content))
+            bridge.fit_content_bridge(self, bridge.content_table(item_content))
         return self
-
-    def _read_interactions(self, X, sample_weight):
-        if sp.issparse(X):
-            if sample_weight is not None:
-                raise ValueError(
-                    "sample_weight is not used with a sparse user-item matrix: its "
-                    "values are the weights."
-                )
-            return matrix_from_sparse(X)
-        if is_dataframe(X):
-            if len(X) == 0:
-                raise ValueError("The interaction table X is empty (0 rows).")
-            users, items = pair_columns(X, self.user_col, self.item_col)
-            if self.weight_col is not None:
-                if sample_weight is not None:
-                    raise ValueError(
-                        "Give weights by weight_col or sample_weight, not both."
-                    )
-                if self.weight_col not in X.columns:
-                    raise ValueError(f"X has no column weight_col={self.weight_col!r}.")
-                sample_weight = X[self.weight_col].to_numpy()
-        else:
-            X = validate_data(self, X, dtype=None, ensure_all_finite=True)
-            users, items = pair_columns(X, self.user_col, self.item_col)
-        if sample_weight is None:
-            weights = np.ones(len(users))
-        else:
-            name = "sample_weight" if self.weight_col is None else repr(self.weight_col)
-            weights = check_weights(sample_weight, len(users), f"The weights ({name})")
-        return build_matrix(users, items, weights)
-
-    def _fit_implicit(self, matrix):
-        module, class_name = _CLASSES[self.model]
-        cls = getattr(import_optional(module), class_name)
-        threadpoolctl = import_optional("threadpoolctl")
-        kwargs = {"factors": self.factors, "num_threads": self.num_threads}
-        for name in ("regularization", "iterations", "learning_rate", "alpha"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            wrong_model = (name == "alpha" and self.model != "als") or (
-                name == "learning_rate" and self.model == "als"
-            )
-            if wrong_model:
-                allowed = "'als'" if name == "alpha" else "'bpr' or 'lmf'"
-                raise ValueError(
-                    f"{name}={value!r} applies to model={allowed} only; got "
-                    f"model={self.model!r}."
-                )
-            kwargs[name] = value
-        for key in self.model_params or {}:
-            if key in kwargs or key == "random_state":
-                raise ValueError(
-                    f"model_params sets {key!r}, which is a parameter of "
-                    "ImplicitRecommender itself: set it there."
-                )
-        kwargs.update(self.model_params or {})
-        seed = self.random_state
-        if seed is not None and not isinstance(seed, Integral):
-            seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
-        with threadpoolctl.threadpool_limits(1, "blas"):
-            model = cls(random_state=seed, **kwargs)
-            model.fit(matrix, show_progress=bool(self.verbose))
-        return model
-
-    def _fit_bridge(self, table):
-        item_index = pd.Index(self.items_)
-        warm_codes, warm_rows, cold_rows = bridge.split_content(table, item_index)
-        if len(warm_rows) == 0:
-            raise ValueError(
-                "No item of item_content occurs in the interactions, so the "
-                "content model has no warm item to learn from; check that the "
-                "item ids have the same type (e.g. str vs int)."
-            )
-        encoder = self.item_content_encoder
-        self.item_content_encoder_ = None if encoder is None else clone(encoder)
-        emb = bridge.embed(table, self.item_content_encoder_, fit=True)
-        self.content_model_ = bridge.fit_bridge(
-            self.content_model, emb[warm_rows], self.item_factors_[warm_codes]
-        )
-        if len(cold_rows):
-            self._append_items(table.index.to_numpy()[cold_rows], emb[cold_rows])
-
-    def _append_items(self, ids, embeddings):
-        factors = bridge.predict_factors(
-            self.content_model_, embeddings, self.item_factors_.shape[1]
-        )
-        ids = check_ids(ids, "item")
-        self.items_ = np.concatenate([self.items_, ids.astype(self.items_.dtype)])
-        self.cold_items_ = np.concatenate(
-            [self.cold_items_, ids.astype(self.items_.dtype)]
-        )
-        self.item_factors_ = np.vstack([self.item_factors_, factors])
-        self.item_popularity_ = np.concatenate(
-            [self.item_popularity_, np.zeros(len(ids), dtype=np.int64)]
-        )
-        m = self.user_items_
-        self.user_items_ = sp.csr_matrix(
-            (m.data, m.indices, m.indptr), shape=(m.shape[0], len(self.items_))
-        )
 
     def add_items(self, item_content):
         """Add new items to the catalogue, with factors predicted from content.
@@ -368,10 +264,10 @@ class ImplicitRecommender(BaseEstimator):
         known = pd.Index(self.items_).get_indexer(table.index) >= 0
         if known.any():
             raise ValueError(
-                f"Item {table.index[known][0]!r} is already in the catalogue."
+                f"Item {show(table.index[known][0])} is already in the catalogue."
             )
         emb = bridge.embed(table, self.item_content_encoder_, fit=False)
-        self._append_items(table.index.to_numpy(), emb)
+        bridge.append_items(self, table.index.to_numpy(), emb)
         return self
 
     def _codes(self, users, items=None):
@@ -382,7 +278,7 @@ class ImplicitRecommender(BaseEstimator):
                 if codes is not None and (codes < 0).any():
                     bad = ids[np.flatnonzero(codes < 0)[0]]
                     raise ValueError(
-                        f"Unknown {what} id {bad!r} (handle_unknown='error'); set "
+                        f"Unknown {what} id {show(bad)} (handle_unknown='error'); set "
                         "handle_unknown='popularity' for a fallback."
                     )
         return u, i
@@ -456,30 +352,30 @@ class ImplicitRecommender(BaseEstimator):
         if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive integer; got {n!r}.")
         users = check_ids(users, "user")
-        if items is None:
-            cand = np.arange(len(self.items_))
-        else:
-            cand = self._codes(users[:0], check_ids(items, "item"))[1]
-            if (cand < 0).any():
-                bad = np.asarray(items)[np.flatnonzero(cand < 0)[0]]
-                raise ValueError(f"Candidate item {bad!r} is not in the catalogue.")
+        cand = None
+        if items is not None:
+            items = check_ids(items, "item")
+            cand = lookup(pd.Index(self.items_), items)
+            if len(cand) == 0 or (cand < 0).any():
+                bad = items[np.flatnonzero(cand < 0)[0]] if len(cand) else "(none)"
+                raise ValueError(f"Candidate item {show(bad)} is not in the catalogue.")
         u = self._codes(users)[0]
         out_ids, out_scores = [None] * len(users), [None] * len(users)
-        pop = self.item_popularity_[cand].astype(np.float64) / len(self.users_)
-        pop_order = np.argsort(-pop, kind="stable")[:n]
         known = np.flatnonzero(u >= 0)
-        for start in range(0, len(known), 512):
-            rows = known[start : start + 512]
-            scores = self.user_factors_[u[rows]] @ self.item_factors_[cand].T
-            if filter_seen:
-                seen = self.user_items_[u[rows]]
-                seen = (seen if items is None else seen[:, cand]).tocoo()
-                scores[seen.row, seen.col] = -np.inf
-            for r, row_scores in zip(rows, scores, strict=True):
-                top = _top_n(row_scores, n)
-                out_ids[r], out_scores[r] = self.items_[cand[top]], row_scores[top]
+        ranked = rank_known_users(
+            self.user_factors_, self.item_factors_, self.user_items_, u[known],
+            cand, n, filter_seen=filter_seen,
+        )  # fmt: skip
+        positions = np.arange(len(self.items_)) if cand is None else cand
+        for j, top, scores in ranked:
+            out_ids[known[j]], out_scores[known[j]] = (
+                self.items_[positions[top]],
+                scores,
+            )
+        pop = self.item_popularity_[positions] / len(self.users_)
+        top = np.argsort(-pop, kind="stable")[:n]
         for r in np.flatnonzero(u < 0):
-            out_ids[r], out_scores[r] = self.items_[cand[pop_order]], pop[pop_order]
+            out_ids[r], out_scores[r] = self.items_[positions[top]], pop[top]
         return (out_ids, out_scores) if return_scores else out_ids
 
     def score(self, X, y=None):
@@ -497,19 +393,7 @@ class ImplicitRecommender(BaseEstimator):
         score : float
             Mean NDCG@10 over the users of ``X`` (seen training items filtered).
         """
-        from sktransfer.integrations._ranking import make_ranking_scorer
-
+        check_is_fitted(self)
+        if not is_dataframe(X) and not sp.issparse(X):
+            X = validate_data(self, X, dtype=None, ensure_all_finite=True, reset=False)
         return make_ranking_scorer("ndcg", k=10)(self, X)
-
-
-def _top_n(scores, n):
-    """Indices of the ``n`` best finite scores, best first, ties by index."""
-    valid = np.flatnonzero(scores > -np.inf)
-    if len(valid) > n:
-        part = np.argpartition(-scores[valid], n - 1)[:n]
-        valid = np.sort(valid[part])
-        # keep every index tied with the n-th score, so ties break by index
-        kth = scores[valid].min()
-        valid = np.flatnonzero(scores >= kth)
-    order = np.lexsort((valid, -scores[valid]))
-    return valid[order][:n]

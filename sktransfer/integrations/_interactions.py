@@ -11,8 +11,14 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
 
 __all__ = []
+
+
+def show(value):
+    """repr of an id for messages (numpy scalars as plain Python values)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def is_dataframe(X):
@@ -28,6 +34,8 @@ def check_ids(values, what):
     arr = np.asarray(values)
     if arr.ndim != 1:
         arr = np.asarray(list(values), dtype=object)
+    if arr.dtype.kind in "US":  # numpy strings -> Python str, like pandas
+        arr = arr.astype(object)
     if arr.dtype.kind in "fc":
         bad = ~np.isfinite(arr)
         if bad.any():
@@ -69,29 +77,30 @@ def check_weights(weights, n_rows, what):
     if (w < 0).any():
         pos = int(np.flatnonzero(w < 0)[0])
         raise ValueError(
-            f"{what} must be non-negative (implicit feedback); got {w[pos]!r} at "
+            f"{what} must be non-negative (implicit feedback); got {show(w[pos])} at "
             f"row {pos}."
         )
     return w
 
 
 def pair_columns(X, user_col, item_col, what="X"):
-    """Return (users, items) id arrays from a DataFrame or a 2-column array.
+    """Return (users, items) id arrays from a DataFrame or a 2-D array.
 
-    Arrays must already be validated 2-D arrays with two columns.
+    A DataFrame's columns are found by name; an array's first two columns are
+    the user and item ids (further columns are ignored, like a DataFrame's).
     """
     if is_dataframe(X):
         missing = [c for c in (user_col, item_col) if c not in X.columns]
         if missing:
             raise ValueError(
-                f"{what} has no column {missing[0]!r} (user_col={user_col!r}, "
+                f"{what} has no column {show(missing[0])} (user_col={user_col!r}, "
                 f"item_col={item_col!r}); its columns are {list(X.columns)}."
             )
         users, items = X[user_col].to_numpy(), X[item_col].to_numpy()
     else:
-        if X.ndim != 2 or X.shape[1] != 2:
+        if X.ndim != 2 or X.shape[1] < 2:
             raise ValueError(
-                f"{what} must hold (user, item) pairs in 2 columns; got "
+                f"{what} must hold (user, item) pairs in its first 2 columns; got "
                 f"{X.shape[1] if X.ndim == 2 else X.ndim} feature(s) "
                 f"(shape={X.shape})."
             )
@@ -158,6 +167,44 @@ def matrix_from_sparse(X):
     matrix.indices = matrix.indices.astype(np.int32)
     matrix.indptr = matrix.indptr.astype(np.int32)
     return matrix, np.arange(matrix.shape[0]), np.arange(matrix.shape[1])
+
+
+def read_interactions(est, X, sample_weight):
+    """Read ``fit``'s X (DataFrame, array or sparse matrix) into a CSR matrix.
+
+    Returns ``(matrix, user_ids, item_ids)``; sets ``est.n_features_in_`` for
+    an array X (through ``validate_data``) and removes it otherwise.
+    """
+    if hasattr(est, "n_features_in_"):
+        del est.n_features_in_
+    if sp.issparse(X):
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not used with a sparse user-item matrix: its "
+                "values are the weights."
+            )
+        return matrix_from_sparse(X)
+    if is_dataframe(X):
+        if len(X) == 0:
+            raise ValueError("The interaction table X is empty (0 rows).")
+        users, items = pair_columns(X, est.user_col, est.item_col)
+        if est.weight_col is not None:
+            if sample_weight is not None:
+                raise ValueError(
+                    "Give weights by weight_col or sample_weight, not both."
+                )
+            if est.weight_col not in X.columns:
+                raise ValueError(f"X has no column weight_col={est.weight_col!r}.")
+            sample_weight = X[est.weight_col].to_numpy()
+    else:
+        X = validate_data(est, X, dtype=None, ensure_all_finite=True)
+        users, items = pair_columns(X, est.user_col, est.item_col)
+    if sample_weight is None:
+        weights = np.ones(len(users))
+    else:
+        name = "sample_weight" if est.weight_col is None else repr(est.weight_col)
+        weights = check_weights(sample_weight, len(users), f"The weights ({name})")
+    return build_matrix(users, items, weights)
 
 
 def lookup(index, ids):

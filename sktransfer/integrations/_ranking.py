@@ -34,12 +34,13 @@ def _per_user(relevant, recommended, k):
         )
     found = False
     for rel, rec in zip(relevant, recommended, strict=True):
-        rel = set(np.asarray(rel, dtype=object).ravel().tolist())
+        rel = set(rel.ravel().tolist() if isinstance(rel, np.ndarray) else rel)
         if not rel:
             continue
         found = True
         seen, hits = set(), []
-        for item in np.asarray(rec, dtype=object).ravel().tolist()[:k]:
+        rec = rec.ravel().tolist() if isinstance(rec, np.ndarray) else list(rec)
+        for item in rec[:k]:
             hits.append(item in rel and item not in seen)
             seen.add(item)
         yield np.asarray(hits, dtype=bool), len(rel)
