@@ -9,6 +9,25 @@ instance configured for plain 2-D numeric input (toy backbones etc.).
 EXPECTED_FAILED_CHECKS: class name -> {check name: written reason}.
 """
 
+
+def _outlier_detector(**params):
+    def factory():
+        from sktransfer import OutlierDetector
+
+        return OutlierDetector(**params)
+
+    return factory
+
+
+def _embedder(name, **params):
+    def factory():
+        import sktransfer
+
+        return getattr(sktransfer, name)(**params)
+
+    return factory
+
+
 def _recommender(**params):
     def factory():
         from sktransfer import ImplicitRecommender
@@ -19,6 +38,18 @@ def _recommender(**params):
 
 
 CHECK_INSTANCES = {
+    # The embedders take raw images / texts; with the numeric toy backbone they
+    # take 2-D numeric X, which is what sklearn's checks feed.
+    "ImageEmbedder": [_embedder("ImageEmbedder", backbone="toy-numeric")],
+    "TextEmbedder": [_embedder("TextEmbedder", backbone="toy-numeric")],
+    # IForest and PCA score training and new points alike and per sample, so
+    # they meet every outlier-detector check; KNN / LOF (self excluded from
+    # its own neighbours during fit) and ECOD / COPOD (batch-dependent scores)
+    # are covered by tests/test_pyod.py instead.
+    "OutlierDetector": [
+        _outlier_detector(detector="IForest", random_state=0),
+        _outlier_detector(detector="PCA"),
+    ],
     # X: rows whose first two columns are (user id, item id), here float ids
     # (DataFrames pick user_col / item_col by name: 0 and 1 in the checks);
     # sample_weight = interaction weights, y ignored. All three models.

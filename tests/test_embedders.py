@@ -1,0 +1,184 @@
+"""Contract tests for the embedders on raw inputs (images, texts)."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktransfer import ImageEmbedder, TextEmbedder
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, (12, 24, 24, 3), dtype=np.uint8)
+TEXTS = [f"review number {i} says {'good' if i % 2 else 'bad'}" for i in range(12)]
+
+# (embedder, inputs, another backbone of the same modality)
+RAW_CONFIGS = [
+    pytest.param(
+        ImageEmbedder(backbone="toy-image"), IMAGES, "tf_efficientnet_lite0", id="image"
+    ),
+    pytest.param(
+        TextEmbedder(backbone="toy-text"), TEXTS, "all-MiniLM-L6-v2", id="text"
+    ),
+]
+
+
+@pytest.mark.parametrize(("embedder", "X", "other"), RAW_CONFIGS)
+def test_raw_input_contract(embedder, X, other, tmp_path):
+    est = clone(embedder)
+    with pytest.raises(NotFittedError):
+        est.transform(X)
+    assert est.fit(X) is est
+    Z = est.transform(X)
+    assert Z.dtype == np.float32 and Z.shape == (len(X), est.embedding_dim_)
+    np.testing.assert_array_equal(est.fit_transform(X), Z)
+
+    names = est.get_feature_names_out()
+    assert len(names) == Z.shape[1] and names[0] == f"{type(est).__name__.lower()}0"
+    frame = clone(est).set_output(transform="pandas").fit(X).transform(X)
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(names)
+
+    # pickle by reference: small, and the model reloads on first use
+    blob = pickle.dumps(est)
+    assert len(blob) < 20_000
+    np.testing.assert_array_equal(pickle.loads(blob).transform(X), Z)
+    path = tmp_path / "est.joblib"
+    joblib.dump(clone(est).set_params(store_weights_in_pickle=True).fit(X), path)
+    loaded = joblib.load(path)
+    assert loaded.__dict__.get("_model") is not None  # weights travelled
+    np.testing.assert_array_equal(loaded.transform(X), Z)
+
+    # clone is cheap and unfitted; set_params really swaps the model
+    cloned = clone(est)
+    assert not hasattr(cloned, "embedding_dim_") and "_model" not in cloned.__dict__
+    swapped = clone(est).set_params(backbone=other).fit(X[:2])
+    assert swapped.embedding_dim_ != est.embedding_dim_
+    est.set_params(backbone=other)
+    with pytest.raises(ValueError, match="changed since fit"):
+        est.transform(X)
+
+    with pytest.raises(ValueError, match="bare str"):
+        clone(embedder).fit("just one string")
+
+
+@pytest.mark.parametrize(("embedder", "X", "other"), RAW_CONFIGS)
+def test_one_column_dataframe_and_series(embedder, X, other):
+    column = pd.Series(list(X), name="content")
+    est = clone(embedder).fit(column.to_frame())
+    assert list(est.feature_names_in_) == ["content"]
+    np.testing.assert_allclose(
+        est.transform(column.to_frame()), clone(embedder).fit(column).transform(column)
+    )
+    with pytest.raises(ValueError, match="fitted on column"):
+        est.transform(column.rename("other").to_frame())
+
+
+def test_parameter_validation_happens_at_fit():
+    est = ImageEmbedder(backbone="toy-image", batch_size=0, pooling="median")
+    assert est.batch_size == 0  # stored verbatim
+    with pytest.raises(ValueError, match="batch_size"):
+        est.fit(IMAGES)
+    with pytest.raises(ValueError, match="precision"):
+        TextEmbedder(backbone="toy-text", precision="int4").fit(TEXTS)
+
+
+def test_duplicates_are_computed_once_and_order_is_kept():
+    est = TextEmbedder(backbone="toy-text").fit(TEXTS)
+    calls = []
+    original = est._embed_raw
+
+    def spy(items, positions):
+        calls.append(len(positions))
+        return original(items, positions)
+
+    est._embed_raw = spy
+    doubled = TEXTS[::-1] + TEXTS
+    Z = est.transform(doubled)
+    assert calls == [len(TEXTS)]
+    np.testing.assert_array_equal(Z[: len(TEXTS)][::-1], Z[len(TEXTS) :])
+    reference = TextEmbedder(backbone="toy-text").fit(TEXTS).transform(TEXTS)
+    np.testing.assert_allclose(Z[len(TEXTS) :], reference, atol=1e-6)
+
+
+def test_batch_size_and_workers_do_not_change_results(tmp_path):
+    paths = []
+    for i, image in enumerate(IMAGES[:6]):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(image).save(path)
+        paths.append(path)
+    Z = ImageEmbedder(backbone="toy-image", batch_size=1).fit_transform(IMAGES[:6])
+    Z_paths = ImageEmbedder(
+        backbone="toy-image", batch_size=4, num_workers=2
+    ).fit_transform(paths)
+    np.testing.assert_allclose(Z, Z_paths, atol=1e-5)
+
+
+def test_layers_pooling_and_normalize():
+    est = ImageEmbedder(backbone="toy-image", layer=["2", "4"], pooling="avgmax")
+    Z = est.fit_transform(IMAGES)
+    assert Z.shape == (len(IMAGES), 2 * (8 + 16))
+    Z_norm = ImageEmbedder(backbone="toy-image", normalize=True).fit_transform(IMAGES)
+    np.testing.assert_allclose(np.linalg.norm(Z_norm, axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="not found in the backbone"):
+        ImageEmbedder(backbone="toy-image", layer="blocks.9").fit(IMAGES)
+
+
+def test_real_backbone_intermediate_layers():
+    est = ImageEmbedder(layer=["blocks.3", "blocks.5"]).fit(IMAGES[:2])
+    assert est.embedding_dim_ == 80 + 192
+    assert est.transform(IMAGES[:2]).shape == (2, 272)
+
+
+def test_pipeline_gridsearch_over_backbone_and_cross_val():
+    y = np.arange(len(TEXTS)) % 2
+    pipe = make_pipeline(TextEmbedder(backbone="toy-text"), LogisticRegression())
+    search = GridSearchCV(
+        pipe,
+        {"textembedder__backbone": ["toy-text", "all-MiniLM-L6-v2"]},
+        cv=2,
+    ).fit(TEXTS, y)
+    assert search.best_estimator_[0].embedding_dim_ in (16, 384)
+    dims = {params["textembedder__backbone"] for params in search.cv_results_["params"]}
+    assert dims == {"toy-text", "all-MiniLM-L6-v2"}
+    scores = cross_val_score(
+        make_pipeline(ImageEmbedder(backbone="toy-image"), LogisticRegression()),
+        IMAGES,
+        y,
+        cv=2,
+        n_jobs=2,
+    )
+    assert scores.shape == (2,)
+
+
+def test_column_transformer_over_image_paths_text_and_numbers(tmp_path):
+    paths = []
+    for i, image in enumerate(IMAGES):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    frame = pd.DataFrame(
+        {"photo": paths, "review": TEXTS, "price": np.arange(12.0), "stock": 1.0}
+    )
+    y = np.arange(12) % 2
+    features = ColumnTransformer(
+        [
+            ("image", ImageEmbedder(backbone="toy-image"), ["photo"]),
+            ("text", TextEmbedder(backbone="toy-text"), ["review"]),
+            ("numbers", StandardScaler(), ["price", "stock"]),
+        ]
+    )
+    model = make_pipeline(features, LogisticRegression()).fit(frame, y)
+    out = model[0].transform(frame)
+    assert out.shape == (12, 16 + 16 + 2)
+    names = model[0].get_feature_names_out()
+    assert names[0] == "image__imageembedder0" and names[-1] == "numbers__stock"
+    assert model.predict(frame).shape == (12,)
