@@ -18,6 +18,17 @@ _LAZY = {
     # feature extraction
     "ImageEmbedder": "sktransfer.embed",
     "TextEmbedder": "sktransfer.embed",
+    # domain adaptation
+    "CORALAdapter": "sktransfer.adapt",
+    "DomainStandardScaler": "sktransfer.adapt",
+    "ImportanceWeightedScorer": "sktransfer.adapt",
+    "ImportanceWeightingAdapter": "sktransfer.adapt",
+    "PredictionEntropyScorer": "sktransfer.adapt",
+    "SelectSource": "sktransfer.adapt",
+    "SourceTargetKFold": "sktransfer.adapt",
+    "SubspaceAlignmentAdapter": "sktransfer.adapt",
+    "TCAAdapter": "sktransfer.adapt",
+    "make_da_pipeline": "sktransfer.adapt",
     # composition with other libraries
     "OutlierDetector": "sktransfer.integrations",
     "ImplicitRecommender": "sktransfer.integrations",
