@@ -18,6 +18,11 @@ _LAZY = {
     # feature extraction
     "ImageEmbedder": "sktransfer.embed",
     "TextEmbedder": "sktransfer.embed",
+    # fine-tuning
+    "ImageClassifier": "sktransfer.finetune",
+    "ImageRegressor": "sktransfer.finetune",
+    "TextClassifier": "sktransfer.finetune",
+    "TextRegressor": "sktransfer.finetune",
     # domain adaptation
     "CORALAdapter": "sktransfer.adapt",
     "DomainStandardScaler": "sktransfer.adapt",

@@ -37,6 +37,24 @@ def _recommender(**params):
     return factory
 
 
+def _finetuner(name, **params):
+    def factory():
+        import sktransfer
+
+        # a few epochs of a tiny network on sklearn's small datasets: enough
+        # to meet the accuracy / R^2 checks, deterministic with random_state
+        defaults = dict(
+            backbone="toy-numeric",
+            lr=0.2,
+            max_epochs=8,
+            batch_size=32,
+            random_state=0,
+        )
+        return getattr(sktransfer, name)(**{**defaults, **params})
+
+    return factory
+
+
 def _adapt(name, *args, **params):
     def factory():
         import sktransfer.adapt
@@ -57,6 +75,20 @@ def _sklearn(module, name, **params):
 
     return factory
 
+
+_FINETUNE_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "mini-batch SGD: repeating a row changes the batches and the number of "
+        "optimizer steps, so weights of 2 and duplicated rows train differently"
+    ),
+}
+_FINETUNE_REGRESSOR_XFAIL = {
+    "check_methods_subset_invariance": (
+        "float32 network: a batch of 1 row and of 20 rows go through different "
+        "matrix-product kernels, so predictions differ by ~1e-7 relative, which "
+        "the check's atol=1e-7 on unscaled targets does not allow"
+    ),
+}
 
 CHECK_INSTANCES = {
     # Domain adaptation. sklearn's checks pass fully labelled y (no target
@@ -87,6 +119,22 @@ CHECK_INSTANCES = {
             missing_target="ignore",
         ),
     ],
+    # Fine-tuning estimators on numeric input through the toy numeric backbone:
+    # the fast path (frozen backbone, features computed once) and the full
+    # path (backbone trained end to end, validation split, early stopping).
+    # Text* share that code with Image* (numeric X bypasses the text input), so
+    # they run the full path only.
+    **{
+        name: [
+            _finetuner(name, strategy="head", validation_fraction=None),
+            _finetuner(name, strategy="full"),
+        ]
+        for name in ("ImageClassifier", "ImageRegressor")
+    },
+    **{
+        name: [_finetuner(name, strategy="full")]
+        for name in ("TextClassifier", "TextRegressor")
+    },
     # The embedders take raw images / texts; with the numeric toy backbone they
     # take 2-D numeric X, which is what sklearn's checks feed.
     "ImageEmbedder": [_embedder("ImageEmbedder", backbone="toy-numeric")],
@@ -118,6 +166,11 @@ _MASKED_LABEL_XFAIL = {
 EXPECTED_FAILED_CHECKS = {
     "SelectSource": dict(_MASKED_LABEL_XFAIL),
     "ImportanceWeightingAdapter": dict(_MASKED_LABEL_XFAIL),
+    **{name: dict(_FINETUNE_XFAIL) for name in ("ImageClassifier", "TextClassifier")},
+    **{
+        name: {**_FINETUNE_XFAIL, **_FINETUNE_REGRESSOR_XFAIL}
+        for name in ("ImageRegressor", "TextRegressor")
+    },
     "ImplicitRecommender": {
         "check_sample_weight_equivalence_on_sparse_data": (
             "a sparse X is a users x items matrix whose values are the weights, "

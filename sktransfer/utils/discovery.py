@@ -40,4 +40,4 @@ def all_estimators():
 
 
 # subpackages whose __all__ lists public estimators (beyond the top level)
-_PUBLIC_SUBPACKAGES = ["embed", "integrations", "adapt"]
+_PUBLIC_SUBPACKAGES = ["embed", "integrations", "adapt", "finetune"]

@@ -1,0 +1,283 @@
+"""The one training loop: a skorch net that knows about frozen layers and precision.
+
+`TransferNet` is a :class:`skorch.NeuralNet` (so callbacks, history and
+``prefix__param`` routing work as in skorch) with what fine-tuning a
+pretrained network needs on top:
+
+* discriminative learning rates: the optimizer is built from explicit
+  ``(parameter names, lr)`` groups (head first, then backbone blocks);
+* frozen layers stay frozen *and in eval mode*: every submodule whose
+  parameters are all frozen is switched back to ``eval()`` after skorch puts
+  the net in training mode, so frozen BatchNorm running statistics never move;
+* gradient accumulation over ``accumulation_steps`` batches (the last,
+  incomplete window of an epoch is stepped too);
+* mixed precision: the forward pass runs under ``autocast`` in the requested
+  precision and fp16 uses a ``GradScaler`` (a no-op for fp32 and bf16);
+* inputs of any kind (tensors, dicts of token tensors, lists of strings) are
+  moved to the device as they are and handed to the module unchanged.
+
+Batches follow skorch's convention for sample weights:
+``({"data": inputs, "sample_weight": weights}, targets)``; the module gets
+``inputs`` and the criterion ``criterion(output, targets, weights)``. So
+skorch's scoring callbacks (``EpochScoring("accuracy")``, ...) see plain
+targets. `TransferClassifierNet` and `TransferRegressorNet` add skorch's
+classifier / regressor behaviour (``predict``, the ``valid_acc`` column).
+"""
+
+from sktransfer._optional import import_optional
+from sktransfer.engine._device import autocast
+
+torch = import_optional("torch")
+skorch = import_optional("skorch")
+
+from skorch.dataset import unpack_data  # noqa: E402
+from skorch.utils import TeeGenerator  # noqa: E402
+
+__all__ = [
+    "TransferClassifierNet",
+    "TransferNet",
+    "TransferRegressorNet",
+    "WeightedCrossEntropy",
+    "WeightedMSE",
+    "batch_length",
+    "frozen_submodules",
+    "move_to_device",
+]
+
+
+def move_to_device(data, device):
+    """Move tensors (alone, in dicts, lists or tuples) to ``device``; keep the rest."""
+    if isinstance(data, torch.Tensor):
+        return data.to(device, non_blocking=True)
+    if isinstance(data, dict):
+        return {key: move_to_device(value, device) for key, value in data.items()}
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], torch.Tensor):
+        return type(data)(move_to_device(value, device) for value in data)
+    return data
+
+
+def batch_length(data):
+    """Number of samples in a batch of inputs (tensor, dict of tensors, list)."""
+    if isinstance(data, torch.Tensor):
+        return int(data.shape[0])
+    if isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, torch.Tensor):
+                return int(value.shape[0])
+    return len(data)
+
+
+def frozen_submodules(module):
+    """The largest submodules whose parameters are all frozen.
+
+    A module with parameters, none of which requires a gradient, is returned
+    whole (its children are not listed again); parameter-free modules are
+    never listed on their own.
+    """
+    found = []
+
+    def visit(current):
+        params = list(current.parameters())
+        if params and not any(p.requires_grad for p in params):
+            found.append(current)
+            return
+        for child in current.children():
+            visit(child)
+
+    visit(module)
+    return found
+
+
+def _weighted_mean(losses, weight):
+    return (losses * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+class WeightedCrossEntropy(torch.nn.Module):
+    """Cross-entropy with per-sample weights and label smoothing.
+
+    The loss of a batch is ``sum(w_i * l_i) / sum(w_i)``, so weights of ones
+    give the plain mean and scaling all weights changes nothing. Class weights
+    are folded into the sample weights by the caller.
+    """
+
+    def __init__(self, label_smoothing=0.0):
+        super().__init__()
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits, target, weight):
+        losses = torch.nn.functional.cross_entropy(
+            logits.float(),
+            target,
+            reduction="none",
+            label_smoothing=self.label_smoothing,
+        )
+        return _weighted_mean(losses, weight)
+
+
+class WeightedMSE(torch.nn.Module):
+    """Mean squared error averaged over outputs, weighted over samples."""
+
+    def forward(self, prediction, target, weight):
+        errors = (prediction.float() - target) ** 2
+        return _weighted_mean(errors.reshape(len(errors), -1).mean(1), weight)
+
+
+class TransferNet(skorch.NeuralNet):
+    """A skorch net for fine-tuning pretrained backbones.
+
+    Batches are ``({"data": inputs, "sample_weight": weights}, targets)``;
+    the criterion is called as ``criterion(output, targets, weights)``.
+
+    Parameters
+    ----------
+    module, criterion
+        As in :class:`skorch.NeuralNet`.
+    param_groups : list of (list of str, float), optional
+        ``(parameter names of module_, learning rate)`` for each optimizer
+        group. Parameters not listed are not optimised. ``None``: all
+        parameters in one group at ``lr``.
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        Autocast precision of the forward passes; fp16 adds loss scaling.
+    accumulation_steps : int, default=1
+        Batches whose gradients are summed before each optimizer step.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self,
+        module,
+        criterion,
+        *,
+        param_groups=None,
+        precision="fp32",
+        accumulation_steps=1,
+        **kwargs,
+    ):
+        super().__init__(module, criterion=criterion, **kwargs)
+        self.param_groups = param_groups
+        self.precision = precision
+        self.accumulation_steps = accumulation_steps
+
+    # -- initialisation -----------------------------------------------------
+    def initialize(self):
+        super().initialize()
+        self.optimizer_steps_ = 0
+        self.pending_batches_ = 0
+        self.refresh_frozen()
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        named = dict(self.get_all_learnable_params())
+        _, kwargs = self.get_params_for_optimizer("optimizer", [])
+        if self.param_groups is None:
+            groups = [{"params": list(named.values())}]
+        else:
+            groups = [
+                {"params": [named[name] for name in names], "lr": lr}
+                for names, lr in self.param_groups
+                if names
+            ]
+        self.optimizer_ = self.optimizer(groups, **kwargs)
+        device_type = torch.device(self.device).type
+        self.scaler_ = torch.amp.GradScaler(
+            device_type, enabled=self.precision == "fp16"
+        )
+        return self
+
+    # -- frozen layers --------------------------------------------------------
+    def set_trainable(self, names):
+        """Let exactly the parameters of ``module_`` named in ``names`` train."""
+        names = set(names)
+        for name, parameter in self.module_.named_parameters():
+            parameter.requires_grad_(name in names)
+        self.refresh_frozen()
+
+    def refresh_frozen(self):
+        """Recompute which submodules are entirely frozen (kept in eval mode)."""
+        self.frozen_modules_ = frozen_submodules(self.module_)
+
+    def _set_training(self, training=True):
+        super()._set_training(training)
+        if training:
+            for module in self.frozen_modules_:
+                module.eval()
+
+    # -- steps ------------------------------------------------------------------
+    def _autocast(self):
+        return autocast(torch.device(self.device), self.precision)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and "sample_weight" in x:
+            x = x["data"]
+        return self.module_(move_to_device(x, self.device), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if isinstance(X, dict) and "sample_weight" in X:
+            weight = X["sample_weight"]
+        else:
+            weight = torch.ones(len(y_true))
+        return self.criterion_(
+            y_pred,
+            move_to_device(y_true, self.device),
+            move_to_device(weight, self.device),
+        )
+
+    def train_step(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        with self._autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self.scaler_.scale(loss / self.accumulation_steps).backward()
+        self.pending_batches_ += 1
+        if self.pending_batches_ >= self.accumulation_steps:
+            self._optimizer_step(batch)
+        return {"loss": loss.detach(), "y_pred": y_pred.detach().float()}
+
+    def _optimizer_step(self, batch):
+        self.scaler_.unscale_(self.optimizer_)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        self.scaler_.step(self.optimizer_)
+        self.scaler_.update()
+        self.optimizer_.zero_grad(set_to_none=True)
+        self.pending_batches_ = 0
+        self.optimizer_steps_ += 1
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad(), self._autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred.float()}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        batch_count = 0
+        last_batch = None
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            self.history.record_batch(prefix + "_loss", step["loss"].item())
+            self.history.record_batch(prefix + "_batch_size", batch_length(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+            last_batch = batch
+        if training and self.pending_batches_:
+            self._optimizer_step(last_batch)
+        self.history.record(prefix + "_batch_count", batch_count)
+
+
+class TransferClassifierNet(TransferNet, skorch.NeuralNetClassifier):
+    """`TransferNet` with skorch's classifier API (``predict``, ``valid_acc``)."""
+
+
+class TransferRegressorNet(TransferNet, skorch.NeuralNetRegressor):
+    """`TransferNet` with skorch's regressor API."""

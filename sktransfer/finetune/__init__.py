@@ -1,0 +1,6 @@
+"""Fine-tuning: pretrained backbones plus a new head as classifiers and regressors."""
+
+from sktransfer.finetune._image import ImageClassifier, ImageRegressor
+from sktransfer.finetune._text import TextClassifier, TextRegressor
+
+__all__ = ["ImageClassifier", "ImageRegressor", "TextClassifier", "TextRegressor"]

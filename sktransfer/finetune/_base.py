@@ -1,0 +1,368 @@
+"""What the fine-tuning estimators share: parameters, fit, prediction, pickling."""
+
+import copy
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from sktransfer._optional import import_optional
+from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.engine._device import PRECISIONS
+from sktransfer.finetune._persist import changed_keys, load_weights, save_weights
+
+__all__ = ["BaseFineTuner"]
+
+# prefixes of the ``prefix__param`` arguments routed to the skorch net
+ROUTED_PREFIXES = (
+    "optimizer",
+    "criterion",
+    "callbacks",
+    "iterator_train",
+    "iterator_valid",
+)
+STRATEGIES = ("head", "top", "full", "gradual")
+
+
+class BaseFineTuner(BaseEstimator):
+    """Base class of the fine-tuning estimators.
+
+    Subclasses combine an input mixin (images or texts: ``_modality``,
+    ``_validate_raw``, ``_input_dataset``, ``_collate``, ``_wrap_body``,
+    ``_run_raw``, ``_augment_enabled``) with a target mixin (classification or
+    regression: ``_prepare_targets``, ``_n_outputs``, ``_criterion``,
+    ``_stratify``, ``_target_callbacks``). Extra ``prefix__param`` keyword
+    arguments are stored as they are and routed to the skorch net at fit.
+    """
+
+    _modality = None
+
+    _parameter_constraints = {
+        "backbone": [str, object],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "unfreeze": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
+        "freeze": [None, str, list],
+        "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "backbone_lr": [None, Interval(Real, 0, None, closed="neither")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "schedule": [StrOptions({"cosine", "constant"})],
+        "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "accumulation_steps": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [None, Interval(Integral, 1, None, closed="left")],
+        "pretrained": ["boolean"],
+        "device": [str, object],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "callbacks": [None, list],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- prefix__param routing (as in skorch) -------------------------------
+    @classmethod
+    def _init_param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return {
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind != p.VAR_KEYWORD
+        }
+
+    def _routed_params(self):
+        named = self._init_param_names()
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in named and not key.startswith("_") and not key.endswith("_")
+        }
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator, ``prefix__param`` routed ones included."""
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``prefix__param`` names are stored for the skorch net."""
+        named = self._init_param_names()
+        routed = {
+            k: v for k, v in params.items() if k not in named and _routed_prefix(k)
+        }
+        for key, value in routed.items():
+            setattr(self, key, value)
+        rest = {k: v for k, v in params.items() if k not in routed}
+        if rest:
+            super().set_params(**rest)
+        return self
+
+    def _check_routed_params(self):
+        for key in self._routed_params():
+            if not _routed_prefix(key):
+                raise ValueError(
+                    f"{type(self).__name__} got an unexpected parameter {key!r}. "
+                    f"Extra parameters are routed to skorch and must start with "
+                    f"one of {[p + '__' for p in ROUTED_PREFIXES]}"
+                )
+
+    # -- fitting -----------------------------------------------------------
+    def _resolve_spec(self):
+        spec = get_backbone(self.backbone, modality=self._modality)
+        if spec.modality not in (self._modality, "numeric"):
+            raise ValueError(
+                f"backbone {spec.name!r} is a {spec.modality} backbone; "
+                f"{type(self).__name__} needs a {self._modality} backbone "
+                f"(or a numeric toy backbone)"
+            )
+        return spec
+
+    def _validate_X_y(self, X, y, spec):
+        """Validated inputs (items or float32 array) and y as an array."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
+        if spec.modality == "numeric":
+            X, y = validate_data(
+                self, X, y, dtype=np.float32, reset=True, multi_output=True
+            )
+            return np.array(X, dtype=np.float32, order="C"), y
+        data = self._validate_raw(X)
+        self._record_column(X)
+        y_arr = np.asarray(y)
+        n_y = len(y_arr) if y_arr.ndim else 1
+        if n_y != len(data):
+            raise ValueError(
+                f"X and y have different lengths: X has {len(data)} samples, y has "
+                f"{n_y}; give one target per input"
+            )
+        return data, y
+
+    def _record_column(self, X):
+        self.n_features_in_ = 1
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        columns = getattr(X, "columns", None)
+        if columns is not None and isinstance(columns[0], str):
+            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+
+    def _sample_weights(self, sample_weight, n_samples):
+        if sample_weight is None:
+            return np.ones(n_samples, dtype=np.float32)
+        weights = _check_sample_weight(
+            sample_weight,
+            np.empty((n_samples, 0)),
+            dtype=np.float64,
+            ensure_non_negative=True,
+        )
+        if not np.isfinite(weights).all() or weights.sum() <= 0:
+            raise ValueError(
+                "sample_weight must be finite and have a positive sum "
+                f"(got sum {weights.sum()!r})"
+            )
+        return weights.astype(np.float32)
+
+    def _split(self, labels, n_samples, seed):
+        """Train and validation positions (stratified on ``labels`` when possible)."""
+        everything = np.arange(n_samples)
+        if self.validation_fraction is None or n_samples < 2:
+            return everything, None
+        n_valid = min(
+            n_samples - 1, max(1, round(self.validation_fraction * n_samples))
+        )
+        stratify = labels
+        if stratify is not None:
+            counts = np.bincount(stratify)
+            counts = counts[counts > 0]
+            k = len(counts)
+            if counts.min() < 2 or n_valid < k or n_samples - n_valid < k:
+                stratify = None
+        train, valid = train_test_split(
+            everything, test_size=n_valid, random_state=seed, stratify=stratify
+        )
+        return np.sort(train), np.sort(valid)
+
+    def _fit(self, X, y, sample_weight):
+        torch = import_optional("torch")
+        from sktransfer.engine._device import resolve_device, resolve_precision
+        from sktransfer.finetune import _trainer
+
+        self._check_routed_params()
+        spec = self._resolve_spec()
+        data, y = self._validate_X_y(X, y, spec)
+        n_samples = len(data)
+        weights = self._sample_weights(sample_weight, n_samples)
+        warm = self.warm_start and getattr(self, "history_", None) is not None
+        targets, weights = self._prepare_targets(y, weights, warm)
+        device = resolve_device(self.device)
+        precision = resolve_precision(self.precision, device)
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            if warm:
+                module = self._get_module()
+            else:
+                module = self._build_module(spec, self._n_outputs())
+            train_idx, valid_idx = self._split(self._stratify(targets), n_samples, seed)
+            result = _trainer.train(
+                self,
+                spec=spec,
+                module=module,
+                data=data,
+                targets=targets,
+                weights=weights,
+                train_idx=train_idx,
+                valid_idx=valid_idx,
+                device=device,
+                precision=precision,
+                history=self.history_ if warm else None,
+            )
+        self._spec = spec
+        self._module = module.eval()
+        self._net = result.net
+        previous = set(getattr(self, "_trained_names", ())) if warm else set()
+        self._trained_names = previous | result.trained_names
+        self._stored_keys = (
+            list(module.state_dict())
+            if not self.pretrained
+            else changed_keys(module, self._trained_names)
+        )
+        self.history_ = result.net.history_
+        return self
+
+    def _build_module(self, spec, n_outputs):
+        from sktransfer.finetune._module import TransferModule, build_body
+
+        torch = import_optional("torch")
+        n_features = self.n_features_in_ if spec.modality == "numeric" else None
+        body = build_body(spec, pretrained=self.pretrained, n_features=n_features)
+        backbone = self._wrap_body(body, spec)
+        dim = self._feature_dim(backbone, spec)
+        return TransferModule(backbone, torch.nn.Linear(dim, n_outputs))
+
+    def _feature_dim(self, backbone, spec):
+        model = backbone.model
+        for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
+            dim = getattr(model, method, lambda: None)()
+            if dim:
+                return int(dim)
+        if spec.modality == "numeric":
+            probe = np.zeros((1, self.n_features_in_), dtype=np.float32)
+        elif spec.modality == "image":
+            height, width = self._preprocessing().crop_size
+            probe = np.zeros((1, height, width, 3), dtype=np.uint8)
+        else:
+            probe = ["probe"]
+        return self._run(backbone, probe, spec, verbose=0).shape[1]
+
+    # -- running the network ------------------------------------------------
+    def _run(self, part, data, spec=None, positions=None, verbose=None):
+        """Run ``part`` (the whole module or its backbone) over ``data`` (eval)."""
+        from sktransfer.engine._device import resolve_device, resolve_precision
+
+        spec = spec or self._spec
+        verbose = self.verbose if verbose is None else verbose
+        device = resolve_device(self.device)
+        precision = resolve_precision(self.precision, device)
+        part.to(device)
+        if spec.modality == "numeric":
+            from sktransfer.engine._data import TensorRowsDataset
+            from sktransfer.engine._inference import run_inference
+
+            return run_inference(
+                part,
+                TensorRowsDataset(data, positions),
+                batch_size=self.batch_size,
+                device=device,
+                precision=precision,
+                verbose=verbose,
+            )
+        return self._run_raw(part, data, positions, device, precision, verbose)
+
+    def _get_module(self):
+        """The fitted network, rebuilt from the registry after unpickling."""
+        module = getattr(self, "_module", None)
+        if module is None:
+            spec = self._resolve_spec()
+            module = self._build_module(spec, self._n_outputs())
+            trained = set(self._stored_keys)
+            missing = [key for key in module.state_dict() if key not in trained]
+            load_weights(module, self._weights, expected_missing=missing)
+            self._spec, self._module = spec, module.eval()
+            del self._weights
+        return module
+
+    def _outputs(self, X):
+        """Raw network outputs (logits / standardised values), float32."""
+        check_is_fitted(self)
+        module = self._get_module()
+        if self._spec.modality == "numeric":
+            X = validate_data(self, X, dtype=np.float32, reset=False)
+            data = np.array(X, dtype=np.float32, order="C")
+        else:
+            self._check_column(X)
+            data = self._validate_raw(X)
+        return self._run(module, data)
+
+    def _check_column(self, X):
+        columns = getattr(X, "columns", None)
+        fitted = getattr(self, "feature_names_in_", None)
+        if columns is not None and fitted is not None and list(columns) != list(fitted):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on column {list(fitted)} but "
+                f"received column {list(columns)}"
+            )
+
+    @property
+    def net_(self):
+        """The skorch net of the last ``fit`` (callbacks, optimizer; not pickled)."""
+        net = getattr(self, "_net", None)
+        if net is None:
+            raise AttributeError(
+                "net_ is only available in the session that ran fit (it is not "
+                "pickled); history_ and the fine-tuned weights are"
+            )
+        return net
+
+    # -- persistence ------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.pop("_module", None)
+        state.pop("_net", None)
+        state.pop("_spec", None)
+        if module is not None:
+            state["_weights"] = save_weights(module, self._stored_keys)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if backbone_modality(self.backbone, default=self._modality) != "numeric":
+            tags.input_tags.two_d_array = False
+            tags.input_tags.string = self._modality == "text"
+        return tags
+
+
+def _routed_prefix(key):
+    prefix, sep, rest = key.partition("__")
+    return bool(sep and rest) and prefix in ROUTED_PREFIXES
+
+
+def copy_callbacks(callbacks):
+    """Deep copies of the user's callbacks, so that fit never mutates them."""
+    return copy.deepcopy(list(callbacks or []))

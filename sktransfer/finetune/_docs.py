@@ -1,0 +1,179 @@
+"""Parameter documentation shared by the four fine-tuning estimators."""
+
+__all__ = ["PARAMS", "build_docstring"]
+
+PARAMS = {
+    "backbone_image": """\
+backbone : str, BackboneSpec or torch.nn.Module, default="tf_efficientnet_lite0"
+    A registry name (see `sktransfer.list_backbones`), a torchvision or timm
+    name, a spec, or a module. The default works offline.""",
+    "backbone_text": """\
+backbone : str, BackboneSpec or torch.nn.Module, default="all-MiniLM-L6-v2"
+    A registry name, a sentence-transformers id or folder, a spec, or a
+    module mapping a list of strings to a tensor. The default works offline.
+    A sentence-transformer is fine-tuned end to end: texts are tokenized with
+    its own tokenizer and its ``sentence_embedding`` output feeds the head.""",
+    "strategy": """\
+strategy : {"head", "top", "full", "gradual"}, default="head"
+    What trains besides the new linear head. ``"head"``: nothing (the
+    backbone is frozen; without augmentation its features are computed once
+    and only the head trains on them). ``"top"``: the last ``unfreeze``
+    blocks. ``"full"``: the whole backbone. ``"gradual"``: the head alone for
+    ``freeze_epochs`` epochs, then one more block per epoch, from the top,
+    up to ``unfreeze`` blocks. Blocks are found per backbone family (timm
+    stages, torchvision layers, transformer layers, ``nn.Sequential``
+    children).""",
+    "unfreeze": """\
+unfreeze : int or "all", default=2
+    Number of blocks, counted from the output, that train with ``"top"``
+    (and that ``"gradual"`` reaches). ``"all"`` adds every block and the stem.""",
+    "freeze": """\
+freeze : str or list of str, default=None
+    Glob patterns (``fnmatch``) over the backbone's parameter names, as in
+    ``backbone.named_parameters()`` (e.g. ``"conv_stem.*"``, ``"*.bn*"``);
+    matching parameters never train, whatever the strategy.""",
+    "freeze_epochs": """\
+freeze_epochs : int, default=1
+    Head-only epochs before ``"gradual"`` starts unfreezing.""",
+    "lr": """\
+lr : float, default=1e-3
+    Learning rate of the head (AdamW).""",
+    "backbone_lr": """\
+backbone_lr : float, default=None
+    Learning rate of the top backbone block; ``None`` uses ``lr * lr_decay``.""",
+    "lr_decay": """\
+lr_decay : float in (0, 1], default=0.8
+    Discriminative learning rates: each block trains at ``lr_decay`` times
+    the rate of the block above it (the stem below the bottom block).""",
+    "weight_decay": """\
+weight_decay : float, default=0.01
+    AdamW's decoupled weight decay.""",
+    "schedule": """\
+schedule : {"cosine", "constant"}, default="cosine"
+    Learning rates after the linear warm-up: cosine decay to zero over
+    ``max_epochs`` epochs, or constant.""",
+    "warmup_fraction": """\
+warmup_fraction : float in [0, 1), default=0.1
+    Fraction of the optimizer steps spent in the linear warm-up.""",
+    "max_epochs": """\
+max_epochs : int, default=10
+    Maximum number of passes over the training data.""",
+    "batch_size": """\
+batch_size : int, default=32
+    Inputs per batch, in training and inference.""",
+    "accumulation_steps": """\
+accumulation_steps : int, default=1
+    Batches whose gradients are accumulated before each optimizer step (an
+    effective batch of ``batch_size * accumulation_steps``).""",
+    "validation_fraction": """\
+validation_fraction : float in (0, 1), default=0.1
+    Fraction of the training data held out (stratified for classifiers) to
+    monitor the validation loss; the weights of the best epoch are restored
+    at the end. ``None`` trains on everything for ``max_epochs`` epochs.""",
+    "n_iter_no_change": """\
+n_iter_no_change : int, default=5
+    Early stopping: stop after this many epochs without a better validation
+    loss. ``None`` never stops early (the best epoch is still restored).""",
+    "class_weight": """\
+class_weight : dict, "balanced" or None, default=None
+    Weights of the classes in the loss; ``"balanced"`` weights each class
+    inversely to its frequency, as in scikit-learn. Multiplied with
+    ``sample_weight``.""",
+    "label_smoothing": """\
+label_smoothing : float in [0, 1), default=0.0
+    Label smoothing of the cross-entropy loss.""",
+    "augment": """\
+augment : "auto", bool or callable, default="auto"
+    Training augmentation: a random resized crop (35-100 % of the area,
+    aspect ratio 3/4-4/3) to the backbone's input size with its
+    interpolation, and a horizontal flip, then its normalisation. ``"auto"``
+    augments when backbone blocks train and not with ``strategy="head"``
+    (which keeps the fast path). A callable is applied to each decoded image
+    (float tensor (3, H, W) in [0, 1]) before the usual resize, crop and
+    normalisation.""",
+    "image_size": """\
+image_size : int, default=None
+    Train and predict at this square input size instead of the backbone's
+    own (the resize keeps the backbone's crop ratio). Smaller is faster.""",
+    "max_length": """\
+max_length : int, default=None
+    Truncate texts to this many tokens; ``None`` keeps the model's limit.""",
+    "pretrained": """\
+pretrained : bool, default=True
+    ``False`` starts from randomly initialised weights of the same
+    architecture: the train-from-scratch baseline.""",
+    "device": """\
+device : str or torch.device, default="auto"
+    ``"auto"`` uses CUDA when available, else the CPU.""",
+    "precision": """\
+precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+    ``"auto"``: fp32 on CPU; autocast bf16 (or fp16 with loss scaling) on
+    CUDA.""",
+    "num_workers": """\
+num_workers : int, default=0
+    DataLoader worker processes decoding and augmenting images.""",
+    "callbacks": """\
+callbacks : list of skorch callbacks, default=None
+    Extra skorch callbacks (instances or ``(name, callback)`` pairs), added
+    after the built-in ones (``lr_schedule``, ``valid_acc``,
+    ``early_stopping``, ``unfreeze``). Copied at fit, never mutated.""",
+    "warm_start": """\
+warm_start : bool, default=False
+    Continue from the weights of the previous ``fit`` (same classes or
+    outputs) instead of the pretrained backbone and a new head; the history
+    continues. The optimizer starts afresh.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds the head's initialisation, the validation split, shuffling,
+    dropout and augmentation. A fixed value gives identical predictions on
+    the CPU.""",
+    "verbose": """\
+verbose : int, default=0
+    Print skorch's epoch table (and progress bars) when > 0.""",
+    "kwargs": """\
+**kwargs
+    skorch-style routed parameters: ``optimizer__<name>`` (AdamW's
+    ``betas``, ...), ``criterion__<name>``, ``callbacks__<name>__<param>``,
+    ``iterator_train__<name>`` and ``iterator_valid__<name>`` (DataLoader
+    arguments). They work with ``set_params`` and grid searches.""",
+}
+
+COMMON_TRAINING = [
+    "strategy",
+    "unfreeze",
+    "freeze",
+    "freeze_epochs",
+    "lr",
+    "backbone_lr",
+    "lr_decay",
+    "weight_decay",
+    "schedule",
+    "warmup_fraction",
+    "max_epochs",
+    "batch_size",
+    "accumulation_steps",
+    "validation_fraction",
+    "n_iter_no_change",
+]
+COMMON_RUNTIME = [
+    "pretrained",
+    "device",
+    "precision",
+    "callbacks",
+    "warm_start",
+    "random_state",
+    "verbose",
+    "kwargs",
+]
+
+
+def build_docstring(summary, params, attributes, see_also, notes, examples):
+    """Assemble a numpydoc docstring from shared parameter entries."""
+    body = "\n".join(PARAMS[name] for name in params)
+    return (
+        f"{summary}\n\nParameters\n----------\n{body}\n\n"
+        f"Attributes\n----------\n{attributes}\n\n"
+        f"See Also\n--------\n{see_also}\n\n"
+        f"Notes\n-----\n{notes}\n\n"
+        f"Examples\n--------\n{examples}"
+    )
