@@ -1,6 +1,7 @@
 """What the embedders share: fit = load the frozen backbone, transform = run it."""
 
 import copy
+import os
 from numbers import Integral
 
 import numpy as np
@@ -15,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.engine._cache import as_cache
 from sktransfer.engine._device import PRECISIONS
 
 __all__ = ["BaseEmbedder"]
@@ -39,6 +41,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
         "normalize": ["boolean"],
+        "cache": [None, str, os.PathLike, object],
         "store_weights_in_pickle": ["boolean"],
         "verbose": ["verbose"],
     }
@@ -82,8 +85,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._check_raw(X)
             self._record_column(X)
         self._spec = spec
-        self._load_model()
-        self.fingerprint_ = spec.fingerprint(**self._fingerprint_options())
+        self._cache = as_cache(self.cache)
+        self.fingerprint_ = self._load_model()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
 
@@ -109,21 +112,45 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             )
 
     def _load_model(self):
-        """Build the module into ``self._model`` and probe its output size."""
+        """Load the module into ``self._model`` (shared per process) and probe it.
+
+        Backbones given by name are loaded once per process and fingerprint
+        (see `sktransfer.engine._shared`); modules and specs given as objects
+        are built for this estimator alone.
+        """
         from sktransfer.engine._device import resolve_device, resolve_precision
+        from sktransfer.engine._shared import shared_model
 
         spec = getattr(self, "_spec", None) or self._resolve_spec()
         self._spec = spec
         self._device = resolve_device(self.device)
         self._precision = resolve_precision(self.precision, self._device)
-        kwargs = (
-            {"n_features": self.n_features_in_} if spec.modality == "numeric" else {}
-        )
-        model = self._wrap_model(spec.build(**kwargs), spec)
-        self._model = model.to(self._device).eval()
-        for parameter in self._model.parameters():
-            parameter.requires_grad_(False)
+        fingerprint = spec.fingerprint(**self._fingerprint_options())
+
+        def load():
+            kwargs = (
+                {"n_features": self.n_features_in_}
+                if spec.modality == "numeric"
+                else {}
+            )
+            model = self._wrap_model(spec.build(**kwargs), spec)
+            model = model.to(self._device).eval()
+            for parameter in model.parameters():
+                parameter.requires_grad_(False)
+            if self._channels_last(spec):
+                model = model.to(memory_format=import_optional("torch").channels_last)
+            return model
+
+        if isinstance(self.backbone, str) and spec.modality != "numeric":
+            self._model = shared_model((fingerprint, str(self._device)), load)
+        else:
+            self._model = load()
         self.embedding_dim_ = self._probe_dim(spec)
+        return fingerprint
+
+    def _channels_last(self, spec):
+        """Convnets on CUDA run faster with channels-last tensors."""
+        return spec.modality == "image" and self._device.type == "cuda"
 
     def _wrap_model(self, model, spec):
         return model
@@ -153,6 +180,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             )
         if getattr(self, "_spec", None) is None:
             self._spec = self._resolve_spec()
+        if "_cache" not in self.__dict__:
+            self._cache = as_cache(self.cache)
         if getattr(self, "_model", None) is None:
             self._load_model()
         return self._model
@@ -185,7 +214,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return out.astype(np.float32, copy=False)
 
     def _embed_distinct(self, items):
-        """Embed each distinct item once, then restore the input order."""
+        """Embed each distinct item once (or read it from the cache), keep order."""
         first, inverse = {}, np.empty(len(items), dtype=np.intp)
         for index in range(len(items)):
             key = self._item_key(items, index)
@@ -193,8 +222,28 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         positions = [0] * len(first)
         for index in range(len(items) - 1, -1, -1):
             positions[inverse[index]] = index
-        unique = self._embed_raw(items, positions)
-        return unique[inverse]
+        cache = getattr(self, "_cache", None)
+        if cache is None:
+            return self._embed_raw(items, positions)[inverse]
+        keys = [self._cache_key(items, p) for p in positions]
+        cached, found = cache.get(self.fingerprint_, [k or "" for k in keys])
+        missing = [i for i, hit in enumerate(found) if not hit]
+        if missing:
+            computed = self._embed_raw(items, [positions[i] for i in missing])
+            if cached is None:
+                cached = np.empty((len(positions), computed.shape[1]), dtype=np.float32)
+            cached[missing] = computed
+            storable = [i for i in missing if keys[i]]
+            cache.put(
+                self.fingerprint_,
+                [keys[i] for i in storable],
+                cached[storable],
+            )
+        return cached[inverse]
+
+    def _cache_key(self, items, index):
+        """Content key of one item for the cache (None: do not cache it)."""
+        return None
 
     def _item_key(self, items, index):
         return index

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from sktransfer.embed._base import BaseEmbedder
+from sktransfer.engine._cache import content_key
 from sktransfer.io import check_image_input
 
 __all__ = ["ImageEmbedder"]
@@ -47,6 +48,12 @@ class ImageEmbedder(BaseEmbedder):
         forward pass (0 decodes in the main process).
     normalize : bool, default=False
         L2-normalise each embedding.
+    cache : str, Path, joblib.Memory or EmbeddingCache, default=None
+        Keep embeddings on disk, keyed by the backbone fingerprint and each
+        image's content (file path + size + modification time, or the bytes /
+        pixels), so repeated CV folds, grid points, processes and sessions
+        never recompute a forward pass. A changed file, backbone, layer,
+        pooling or precision gets a new key.
     store_weights_in_pickle : bool, default=False
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
@@ -113,6 +120,7 @@ class ImageEmbedder(BaseEmbedder):
         precision="auto",
         num_workers=0,
         normalize=False,
+        cache=None,
         store_weights_in_pickle=False,
         verbose=0,
     ):
@@ -124,6 +132,7 @@ class ImageEmbedder(BaseEmbedder):
         self.precision = precision
         self.num_workers = num_workers
         self.normalize = normalize
+        self.cache = cache
         self.store_weights_in_pickle = store_weights_in_pickle
         self.verbose = verbose
 
@@ -171,6 +180,23 @@ class ImageEmbedder(BaseEmbedder):
             return ("array", item.shape, item.dtype.str, digest.digest())
         return ("object", index)
 
+    def _cache_key(self, items, index):
+        item = items[index]
+        if isinstance(item, (str, Path)):
+            try:
+                stat = Path(item).stat()
+            except OSError:
+                return None  # embedding it will raise a clear error
+            return content_key(
+                "path", Path(item).resolve(), stat.st_size, stat.st_mtime_ns
+            )
+        if isinstance(item, (bytes, bytearray)):
+            return content_key("bytes", bytes(item))
+        if isinstance(item, np.ndarray):
+            array = np.ascontiguousarray(item)
+            return content_key("array", array.shape, array.dtype.str, array.tobytes())
+        return content_key("pil", item.mode, item.size, item.tobytes())
+
     def _embed_raw(self, items, positions):
         from sktransfer.engine._data import ImageDataset
         from sktransfer.engine._inference import run_inference
@@ -184,4 +210,5 @@ class ImageEmbedder(BaseEmbedder):
             num_workers=self.num_workers,
             verbose=self.verbose,
             desc="embedding images",
+            channels_last=self._device.type == "cuda",
         )

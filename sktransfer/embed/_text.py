@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from sktransfer.embed._base import BaseEmbedder
+from sktransfer.engine._cache import content_key
 from sktransfer.engine._device import autocast
 from sktransfer.io import check_text_input
 
@@ -41,6 +42,10 @@ class TextEmbedder(BaseEmbedder):
     prompt : str, default=None
         Text prepended to every input (e.g. ``"query: "`` for models trained
         with prompts).
+    cache : str, Path, joblib.Memory or EmbeddingCache, default=None
+        Keep embeddings on disk, keyed by the backbone fingerprint and each
+        string, so repeated CV folds, grid points, processes and sessions never
+        recompute them.
     store_weights_in_pickle : bool, default=False
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
@@ -97,6 +102,7 @@ class TextEmbedder(BaseEmbedder):
         normalize=False,
         max_length=None,
         prompt=None,
+        cache=None,
         store_weights_in_pickle=False,
         verbose=0,
     ):
@@ -107,6 +113,7 @@ class TextEmbedder(BaseEmbedder):
         self.normalize = normalize
         self.max_length = max_length
         self.prompt = prompt
+        self.cache = cache
         self.store_weights_in_pickle = store_weights_in_pickle
         self.verbose = verbose
 
@@ -137,6 +144,9 @@ class TextEmbedder(BaseEmbedder):
 
     def _item_key(self, items, index):
         return items[index]
+
+    def _cache_key(self, items, index):
+        return content_key("text", items[index])
 
     def _embed_raw(self, items, positions):
         texts = [items[p] for p in positions]

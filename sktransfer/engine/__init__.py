@@ -1,1 +1,5 @@
-"""The engine: device and precision, the batched inference loop, feature extraction."""
+"""The engine: device and precision, the batched inference loop, the embedding cache."""
+
+from sktransfer.engine._cache import EmbeddingCache
+
+__all__ = ["EmbeddingCache"]

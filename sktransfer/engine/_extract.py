@@ -1,5 +1,7 @@
 """Wrap a headless backbone so that it returns pooled features from chosen layers."""
 
+import threading
+
 from sktransfer._optional import import_optional
 
 torch = import_optional("torch")
@@ -59,7 +61,7 @@ class FeatureExtractor(torch.nn.Module):
         self.model = model
         self.layers = list(layers or [])
         self.pooling = pooling
-        self._captured = {}
+        self._local = threading.local()  # captured outputs, per calling thread
         modules = dict(model.named_modules())
         missing = [name for name in self.layers if name not in modules]
         if missing:
@@ -73,11 +75,23 @@ class FeatureExtractor(torch.nn.Module):
 
     def _hook(self, name):
         def hook(module, inputs, output):
-            self._captured[name] = output
-            if len(self._captured) == len(self.layers):
+            captured = getattr(self._local, "captured", None)
+            if captured is None:  # a forward pass not started by this extractor
+                return
+            captured[name] = output
+            if len(captured) == len(self.layers):
                 raise _StopForward
 
         return hook
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_local", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def forward(self, x):
         if not self.layers:
@@ -87,12 +101,13 @@ class FeatureExtractor(torch.nn.Module):
             else:
                 out = model(x)
             return pool_features(out, self.pooling)
-        self._captured = {}
+        self._local.captured = captured = {}
         try:
             self.model(x)
         except _StopForward:
             pass
-        captured, self._captured = self._captured, {}
+        finally:
+            self._local.captured = None
         return torch.cat(
             [pool_features(captured[name], self.pooling) for name in self.layers], 1
         )

@@ -26,6 +26,7 @@ def run_inference(
     collate_fn=None,
     verbose=0,
     desc="embedding",
+    channels_last=False,
 ):
     """Run ``module`` over ``dataset`` in batches and return a float32 array.
 
@@ -49,6 +50,8 @@ def run_inference(
         Show a tqdm progress bar when > 0.
     desc : str
         Progress bar label.
+    channels_last : bool
+        Convert image batches to channels-last memory format (convnets on CUDA).
 
     Returns
     -------
@@ -67,13 +70,41 @@ def run_inference(
     module.eval()
     out = None
     start = 0
+    limit = [batch_size]  # largest batch that fitted in GPU memory so far
     with torch.inference_mode(), autocast(device, precision):
         for batch in _progress(loader, len(loader), verbose, desc):
             if isinstance(batch, torch.Tensor):
                 batch = batch.to(device, non_blocking=True)
-            result = module(batch).float().cpu().numpy()
+                if channels_last and batch.ndim == 4:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+            result = forward_with_backoff(module, batch, limit).float().cpu().numpy()
             if out is None:
                 out = np.empty((len(dataset), result.shape[1]), dtype=np.float32)
             out[start : start + len(result)] = result
             start += len(result)
     return out
+
+
+def forward_with_backoff(module, batch, limit):
+    """``module(batch)``, halving the batch and retrying on CUDA out-of-memory.
+
+    ``limit`` is a one-element list holding the largest batch size known to
+    fit; it shrinks on out-of-memory and is reused for the following batches,
+    so the search happens once.
+    """
+    torch = import_optional("torch")
+    size = len(batch)
+    while True:
+        step = max(1, min(limit[0], size))
+        try:
+            if step >= size:
+                return module(batch)
+            return torch.cat(
+                [module(batch[i : i + step]) for i in range(0, size, step)]
+            )
+        except torch.cuda.OutOfMemoryError:
+            if step == 1:
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            limit[0] = step // 2
