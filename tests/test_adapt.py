@@ -217,6 +217,16 @@ def test_downstream_estimator_sees_only_labelled_source_rows(rng):
     assert [name for name, _ in pipe.steps] == ["coraladapter", "selectsource"]
 
 
+def test_make_da_pipeline_wraps_only_plain_estimators():
+    iw = ImportanceWeightingAdapter(LogisticRegression())
+    assert make_da_pipeline(CORALAdapter(), iw)[-1] is iw
+    select = SelectSource(LogisticRegression())
+    assert make_da_pipeline(select)[-1] is select
+    assert isinstance(make_da_pipeline(Ridge())[-1], SelectSource)
+    with pytest.raises(TypeError, match="at least one estimator"):
+        make_da_pipeline()
+
+
 def test_pipeline_regression_with_nan_masks(rng):
     X, _, domain, _ = _shifted(rng)
     y = np.where(domain > 0, X[:, 0] * 2.0 + 1.0, np.nan)

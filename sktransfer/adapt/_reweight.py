@@ -65,8 +65,10 @@ class ImportanceWeightingAdapter(_SourceEstimator):
     ----------
     estimator : estimator object
         Classifier or regressor whose ``fit`` accepts ``sample_weight``. A
-        ``GridSearchCV`` passes it on; a ``Pipeline`` only with metadata
-        routing enabled and ``sample_weight`` requested by its last step.
+        ``GridSearchCV`` passes it on (with metadata routing enabled, only if
+        its estimator requests it: ``SVC().set_fit_request(sample_weight=True)``);
+        a ``Pipeline`` only with routing enabled and ``sample_weight``
+        requested by its last step.
     domain_classifier : classifier or None, default=None
         Probabilistic classifier for source (0) vs target (1). None uses
         ``LogisticRegression(max_iter=1000)``.

@@ -43,6 +43,10 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
 
     __metadata_request__fit = {"sample_domain": True}
 
+    # make_da_pipeline does not wrap estimators that set this: they take the
+    # masked target rows themselves (also meant for deep DA estimators)
+    _handles_masked_labels = True
+
     _parameter_constraints = {"estimator": [HasMethods(["fit"])]}
 
     def _source_rows(self, X, y, sample_domain):
@@ -352,7 +356,8 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
 
     Like :func:`sklearn.pipeline.make_pipeline`, but the last step is wrapped
     in :class:`SelectSource` (unless it already handles masked labels, like
-    :class:`SelectSource` or :class:`ImportanceWeightingAdapter`), so the
+    :class:`SelectSource` or :class:`ImportanceWeightingAdapter`: any
+    estimator whose class sets ``_handles_masked_labels = True``), so the
     downstream estimator is trained on the labelled source rows only while
     the adapters before it see every row.
 
@@ -393,6 +398,6 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
     if not steps:
         raise TypeError("make_da_pipeline needs at least one estimator.")
     *transformers, last = steps
-    if not isinstance(last, _SourceEstimator):
+    if not getattr(last, "_handles_masked_labels", False):
         last = SelectSource(last)
     return make_pipeline(*transformers, last, memory=memory, verbose=verbose)
