@@ -205,6 +205,7 @@ def test_recommend_options(interactions):
         ),
         (pd.DataFrame({"user": ["a", None], "item": [2, 3]}), {}, "missing value"),
         (pd.DataFrame({"user": [1.0, np.nan], "item": [2, 3]}), {}, "NaN"),
+        (pd.DataFrame({"user": ["a", "b"], "item": ["x", pd.NA]}), {}, "missing"),
         (pd.DataFrame({"u": [1], "item": [2]}), {}, "no column 'user'"),
         (pd.DataFrame({"user": [1], "item": [2]}), {"weight_col": "w"}, "weight_col"),
         (pd.DataFrame({"user": [1], "item": [2]}), {"model": "svd"}, "model"),

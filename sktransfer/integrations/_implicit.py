@@ -81,7 +81,8 @@ class ImplicitRecommender(BaseEstimator):
         What unknown ids get. ``"popularity"``: :meth:`recommend` gives an
         unknown user the most popular items; :meth:`predict` scores an unknown
         user's pairs by item popularity (share of training users), and a
-        known user's pair with an unknown item as the average warm item.
+        known user's pair with an unknown item as the average warm item (an
+        unknown user with an unknown item scores 0).
         ``"error"``: a ValueError naming the first unknown id.
     verbose : bool, default=False
         Show implicit's progress bar during ``fit``.
@@ -212,7 +213,7 @@ class ImplicitRecommender(BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame, array-like of shape (n_interactions, 2) or sparse matrix
+        X : DataFrame, array-like of shape (n_interactions, >= 2) or sparse matrix
             Interactions; see the class Notes for the three accepted forms.
         y : None
             Ignored.
@@ -288,8 +289,9 @@ class ImplicitRecommender(BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame with ``user_col`` and ``item_col``, or array of shape (n, 2)
-            The pairs to score.
+        X : DataFrame with ``user_col`` and ``item_col``, or array-like
+            The pairs to score; an array has the column layout seen in ``fit``
+            (user, item first).
 
         Returns
         -------
@@ -383,8 +385,9 @@ class ImplicitRecommender(BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array of shape (n, 2)
-            Held-out (user, item) pairs: each user's items are the relevant ones.
+        X : DataFrame or array-like
+            Held-out (user, item) pairs, in the layout of :meth:`predict`: each
+            user's items are the relevant ones.
         y : None
             Ignored.
 

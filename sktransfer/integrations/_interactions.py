@@ -50,7 +50,8 @@ def check_ids(values, what):
                     f"string or a number, got {type(value).__name__} at position "
                     f"{pos}."
                 )
-            if value is None or (isinstance(value, Real) and not np.isfinite(value)):
+            missing = value is None or value is pd.NA or value is pd.NaT
+            if missing or (isinstance(value, Real) and not np.isfinite(value)):
                 raise ValueError(
                     f"{what} ids contain a missing value ({value!r}, first at "
                     f"position {pos}); NaN / None is not a valid id."
