@@ -7,6 +7,18 @@ from sktransfer.io._sequence import as_item_list
 __all__ = ["check_text_input"]
 
 
+def _is_missing(item):
+    """NaN, pandas.NA, NaT."""
+    if isinstance(item, float):
+        return math.isnan(item)
+    try:
+        import pandas as pd
+
+        return item is pd.NA or item is pd.NaT
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return False
+
+
 def check_text_input(X):
     """Validate a 1-D collection of strings.
 
@@ -29,7 +41,7 @@ def check_text_input(X):
     for index, item in enumerate(items):
         if isinstance(item, str):
             continue
-        if item is None or (isinstance(item, float) and math.isnan(item)):
+        if item is None or _is_missing(item):
             raise ValueError(
                 f"text input at index {index} is missing ({item!r}); fill or drop "
                 f"missing texts before embedding"
