@@ -8,11 +8,12 @@ __all__ = ["make_outlier_scorer"]
 _METRICS = {"roc_auc": roc_auc_score, "average_precision": average_precision_score}
 
 
-def _outlier_metric(y_true, y_decision, *, metric, outlier_label):
+def _outlier_metric(y_true, y_normality, *, metric, outlier_label):
     is_outlier = np.asarray(y_true) == outlier_label
-    # outliers are the positive class; scikit-learn's decision_function is
-    # higher for normal samples, so the anomaly score is its opposite
-    return _METRICS[metric](is_outlier, -np.asarray(y_decision))
+    # outliers are the positive class; scikit-learn's score_samples and
+    # decision_function are higher for normal samples, so the anomaly score
+    # is their opposite
+    return _METRICS[metric](is_outlier, -np.asarray(y_normality))
 
 
 def make_outlier_scorer(metric="roc_auc", *, outlier_label=-1):
@@ -24,8 +25,8 @@ def make_outlier_scorer(metric="roc_auc", *, outlier_label=-1):
     and -1 for outliers, and the built-in ``"average_precision"`` scorer then
     measures how well *inliers* are found. This scorer makes the outliers the
     positive class, whatever their label, and scores them by
-    ``-decision_function``: the usual ROC-AUC and average precision of
-    anomaly detection.
+    ``-score_samples``: the usual ROC-AUC and average precision of anomaly
+    detection.
 
     Parameters
     ----------
@@ -43,8 +44,10 @@ def make_outlier_scorer(metric="roc_auc", *, outlier_label=-1):
         A scorer ``scorer(estimator, X, y)`` for ``scoring=`` in
         :class:`~sklearn.model_selection.GridSearchCV`,
         :func:`~sklearn.model_selection.cross_val_score` and friends. It calls
-        the estimator's ``decision_function``; each test fold must hold at
-        least one outlier and one inlier (use
+        the estimator's ``score_samples``, or ``decision_function`` when there
+        is none: both rank samples alike, but ``decision_function`` subtracts
+        ``offset_``, whose rounding can tie (or untie) nearly equal scores.
+        Each test fold must hold at least one outlier and one inlier (use
         :class:`~sklearn.model_selection.StratifiedKFold`).
 
     Examples
@@ -69,7 +72,7 @@ def make_outlier_scorer(metric="roc_auc", *, outlier_label=-1):
         raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
     return make_scorer(
         _outlier_metric,
-        response_method="decision_function",
+        response_method=("score_samples", "decision_function"),
         metric=metric,
         outlier_label=outlier_label,
     )
