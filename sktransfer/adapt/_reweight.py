@@ -1,11 +1,13 @@
 """Importance weighting: source rows weighted by a domain classifier's odds."""
 
 import inspect
+import warnings
 from numbers import Real
 
 import numpy as np
 from sklearn.base import _fit_context, clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import has_fit_parameter
@@ -13,6 +15,21 @@ from sklearn.utils.validation import has_fit_parameter
 from sktransfer.adapt._select import _indexable, _SourceEstimator
 
 _EPS = 1e-6
+
+
+def default_domain_classifier(cv=5):
+    """Logistic regression whose C is chosen by cross-validated log-loss.
+
+    An unregularised classifier that separates the fit rows perfectly gives
+    probabilities of 0 or 1 and meaningless weights; the log-loss picks the
+    regularisation under which the probabilities are calibrated.
+    """
+    return GridSearchCV(
+        LogisticRegression(max_iter=1000),
+        {"C": np.logspace(-4, 2, 7)},
+        scoring="neg_log_loss",
+        cv=cv,
+    )
 
 
 def density_ratio_weights(domain_classifier, X_source, n_source, n_target):
@@ -39,6 +56,14 @@ def density_ratio_weights(domain_classifier, X_source, n_source, n_target):
     proba = domain_classifier.predict_proba(X_source)
     column = list(domain_classifier.classes_).index(1)
     p = np.clip(proba[:, column], _EPS, 1 - _EPS)
+    if np.all(p == _EPS) or np.all(p == 1 - _EPS):
+        warnings.warn(
+            "The domain classifier is certain of every source row's domain (its "
+            "probabilities hit the clip at 1e-6), so the importance weights are "
+            "uniform and carry no information. Regularise it more.",
+            UserWarning,
+            stacklevel=3,
+        )
     weights = p / (1 - p) * (n_source / n_target)
     return weights / weights.mean()
 
@@ -70,8 +95,10 @@ class ImportanceWeightingAdapter(_SourceEstimator):
         a ``Pipeline`` only with routing enabled and ``sample_weight``
         requested by its last step.
     domain_classifier : classifier or None, default=None
-        Probabilistic classifier for source (0) vs target (1). None uses
-        ``LogisticRegression(max_iter=1000)``.
+        Probabilistic classifier for source (0) vs target (1). None uses a
+        logistic regression whose C (1e-4 .. 1e2) is chosen by 5-fold
+        cross-validated log-loss, so that its probabilities stay calibrated
+        (an overfitted classifier gives useless weights).
     max_weight : float > 0 or None, default=None
         Clip the weights (after normalisation to mean 1) at this value, then
         normalise again; limits the variance an overconfident domain
@@ -88,6 +115,9 @@ class ImportanceWeightingAdapter(_SourceEstimator):
         The fitted domain classifier (None without target rows).
     weights_ : ndarray of shape (n_labelled_source_rows,)
         The weights given to the labelled source rows, in row order.
+    effective_sample_size_ : float
+        ``sum(w)**2 / sum(w**2)``: how many equally weighted rows the weighted
+        source is worth (the number of labelled source rows when uniform).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classifiers only).
     n_features_in_ : int
@@ -184,7 +214,7 @@ class ImportanceWeightingAdapter(_SourceEstimator):
         else:
             classifier = self.domain_classifier
             if classifier is None:
-                classifier = LogisticRegression(max_iter=1000)
+                classifier = default_domain_classifier()
             self.domain_classifier_ = clone(classifier).fit(X, is_target.astype(int))
             weights = density_ratio_weights(
                 self.domain_classifier_,
@@ -196,4 +226,5 @@ class ImportanceWeightingAdapter(_SourceEstimator):
                 weights = np.minimum(weights, self.max_weight)
                 weights = weights / weights.mean()
         self.weights_ = weights
+        self.effective_sample_size_ = float(weights.sum() ** 2 / (weights**2).sum())
         return self._fit_source(X, y, rows, fit_params, sample_weight=weights)

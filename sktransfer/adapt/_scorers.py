@@ -17,7 +17,6 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
@@ -25,7 +24,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import _num_samples
 
 from sktransfer.adapt._domain import infer_sample_domain
-from sktransfer.adapt._reweight import density_ratio_weights
+from sktransfer.adapt._reweight import default_domain_classifier, density_ratio_weights
 
 
 def _accepts_sample_domain(method):
@@ -159,9 +158,10 @@ class ImportanceWeightedScorer(_DomainScorer):
         otherwise.
     domain_classifier : classifier or None, default=None
         Source-vs-target classifier with ``predict_proba``, fitted on the
-        fold's raw ``X``. None uses ``LogisticRegression(max_iter=1000)``;
-        give a pipeline (e.g. with an embedder) when ``X`` is raw text or
-        images.
+        fold's raw ``X``. None uses a logistic regression with C chosen by
+        3-fold cross-validated log-loss (as :class:`ImportanceWeightingAdapter`
+        does with 5 folds); give a pipeline (e.g. with an embedder) when ``X``
+        is raw text or images.
     max_weight : float or None, default=None
         Clip the normalised weights at this value.
 
@@ -222,7 +222,7 @@ class ImportanceWeightedScorer(_DomainScorer):
         source, target = _split_fold(X, y, sample_domain, type(self).__name__)
         classifier = self.domain_classifier
         if classifier is None:
-            classifier = LogisticRegression(max_iter=1000)
+            classifier = default_domain_classifier(cv=3)
         is_target = np.zeros(_num_samples(X), dtype=int)
         is_target[target] = 1
         classifier = clone(classifier).fit(X, is_target)
