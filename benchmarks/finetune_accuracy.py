@@ -287,7 +287,7 @@ def main():
         run_imbalance(report, 200, 100)
         run_text(report, 100, 100, 1)
     else:
-        run_fashion(report, [500, 2000], 2000, lambda n: 4 if n <= 500 else 2)
+        run_fashion(report, [500, 2000], 2000, lambda n: 4)
         run_imbalance(report, 1000, 1000)
         run_text(report, 1000, 1000, 2)
     report.notes += [

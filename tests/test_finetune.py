@@ -477,12 +477,12 @@ def test_clear_errors_on_bad_targets():
 
 def test_clear_errors_on_bad_strategies():
     images, labels = _images()
+    clf = ImageClassifier("toy-image", strategy="top", unfreeze=3, **FAST)
     with pytest.raises(
-        ValueError, match="unfreeze=3 but backbone 'toy-image' has only 2"
+        ValueError, match="unfreeze=3 but backbone 'toy-image' has only"
     ):
-        ImageClassifier("toy-image", strategy="top", unfreeze=3, **FAST).fit(
-            images, labels
-        )
+        clf.fit(images, labels)
+    assert not hasattr(clf, "classes_")  # a failed fit leaves no fitted attribute
     texts, text_labels = ["good", "bad"] * 10, [1, 0] * 10
     with pytest.raises(ValueError, match="no block structure"):
         TextClassifier("toy-text", strategy="top", **FAST).fit(texts, text_labels)

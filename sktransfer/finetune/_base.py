@@ -129,7 +129,7 @@ class BaseFineTuner(BaseEstimator):
             )
         return spec
 
-    def _validate_X_y(self, X, y, spec):
+    def _validate_X_y(self, X, y, spec, reset=True):
         """Validated inputs (items or float32 array) and y as an array."""
         if y is None:
             raise ValueError(
@@ -137,11 +137,14 @@ class BaseFineTuner(BaseEstimator):
             )
         if spec.modality == "numeric":
             X, y = validate_data(
-                self, X, y, dtype=np.float32, reset=True, multi_output=True
+                self, X, y, dtype=np.float32, reset=reset, multi_output=True
             )
             return np.array(X, dtype=np.float32, order="C"), y
         data = self._validate_raw(X)
-        self._record_column(X)
+        if reset:
+            self._record_column(X)
+        else:
+            self._check_column(X)
         y_arr = np.asarray(y)
         n_y = len(y_arr) if y_arr.ndim else 1
         if n_y != len(data):
@@ -202,11 +205,13 @@ class BaseFineTuner(BaseEstimator):
 
         self._check_routed_params()
         spec = self._resolve_spec()
-        data, y = self._validate_X_y(X, y, spec)
+        warm = self.warm_start and getattr(self, "history_", None) is not None
+        data, y = self._validate_X_y(X, y, spec, reset=not warm)
         n_samples = len(data)
         weights = self._sample_weights(sample_weight, n_samples)
-        warm = self.warm_start and getattr(self, "history_", None) is not None
-        targets, weights = self._prepare_targets(y, weights, warm)
+        # fitted attributes are set only once training succeeded
+        targets, weights, fitted = self._prepare_targets(y, weights, warm)
+        n_outputs = self._n_outputs(fitted)
         device = resolve_device(self.device)
         precision = resolve_precision(self.precision, device)
         seed = int(
@@ -218,7 +223,7 @@ class BaseFineTuner(BaseEstimator):
             if warm:
                 module = self._get_module()
             else:
-                module = self._build_module(spec, self._n_outputs())
+                module = self._build_module(spec, n_outputs)
             train_idx, valid_idx = self._split(self._stratify(targets), n_samples, seed)
             result = _trainer.train(
                 self,
@@ -233,6 +238,8 @@ class BaseFineTuner(BaseEstimator):
                 precision=precision,
                 history=self.history_ if warm else None,
             )
+        for name, value in fitted.items():
+            setattr(self, name, value)
         self._spec = spec
         self._module = module.eval()
         self._net = result.net

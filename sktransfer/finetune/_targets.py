@@ -66,14 +66,13 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
                 f"sample_weight leaves only one class with positive weight "
                 f"({kept.tolist()}); a classifier needs at least two classes"
             )
-        self.classes_ = classes
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
             weights = weights * per_class[encoded].astype(np.float32)
-        return encoded.astype(np.int64), weights
+        return encoded.astype(np.int64), weights, {"classes_": classes}
 
-    def _n_outputs(self):
-        return len(self.classes_)
+    def _n_outputs(self, fitted=None):
+        return len((fitted or vars(self))["classes_"])
 
     def _criterion(self):
         from sktransfer.engine._training import WeightedCrossEntropy
@@ -83,12 +82,12 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
     def _stratify(self, targets):
         return targets
 
-    def _net_class(self):
+    def _net_class(self, n_outputs):
         import functools
 
         torch = import_optional("torch")
         return "TransferClassifierNet", {
-            "classes": list(range(len(self.classes_))),
+            "classes": list(range(n_outputs)),
             "predict_nonlinearity": functools.partial(torch.softmax, dim=-1),
         }
 
@@ -194,17 +193,23 @@ class RegressorFineTuner(RegressorMixin, BaseFineTuner):
                 f"warm_start=True but y has {matrix.shape[1]} outputs instead of "
                 f"the fitted {self.n_outputs_}; fit a new model"
             )
-        if not warm:
-            self._y_1d = y.ndim == 1
-            self.n_outputs_ = matrix.shape[1]
-            self._y_mean = matrix.mean(axis=0)
-            scale = matrix.std(axis=0)
-            self._y_scale = np.where(scale > 0, scale, 1.0)
-        scaled = (matrix - self._y_mean) / self._y_scale
-        return scaled.astype(np.float32), weights
+        if warm:
+            fitted = {}
+            mean, scale = self._y_mean, self._y_scale
+        else:
+            mean, scale = matrix.mean(axis=0), matrix.std(axis=0)
+            scale = np.where(scale > 0, scale, 1.0)
+            fitted = {
+                "n_outputs_": matrix.shape[1],
+                "_y_1d": y.ndim == 1,
+                "_y_mean": mean,
+                "_y_scale": scale,
+            }
+        scaled = (matrix - mean) / scale
+        return scaled.astype(np.float32), weights, fitted
 
-    def _n_outputs(self):
-        return self.n_outputs_
+    def _n_outputs(self, fitted=None):
+        return (fitted or vars(self))["n_outputs_"]
 
     def _criterion(self):
         from sktransfer.engine._training import WeightedMSE
@@ -214,7 +219,7 @@ class RegressorFineTuner(RegressorMixin, BaseFineTuner):
     def _stratify(self, targets):
         return None
 
-    def _net_class(self):
+    def _net_class(self, n_outputs):
         return "TransferRegressorNet", {}
 
     def predict(self, X):

@@ -175,7 +175,7 @@ def train(
         iterator_kwargs["iterator_valid__num_workers"] = workers
     if device.type == "cuda":
         iterator_kwargs["iterator_train__pin_memory"] = True
-    net_class, net_kwargs = estimator._net_class()
+    net_class, net_kwargs = estimator._net_class(module.head.out_features)
     net = getattr(_training, net_class)(
         net_module,
         estimator._criterion(),
