@@ -10,8 +10,8 @@ Quick build, without running the example gallery::
 
 Environment variables:
 
-* ``SKTRANSFER_DOCS_OFFLINE=1``: do not probe the network for intersphinx
-  inventories (use cached ones from ``docs/_intersphinx/`` only).
+* ``SKTRANSFER_DOCS_OFFLINE=1``: never use the network for intersphinx
+  inventories (use those cached in ``docs/_intersphinx/``, if any).
 * ``SKTRANSFER_DOCS_RERUN=1``: re-run every example, even those whose output
   is up to date from a previous build.
 """
@@ -120,16 +120,17 @@ numpydoc_xref_ignore = {
 }
 
 # -- intersphinx (offline-safe: see sktransfer_docs.intersphinx_mapping) ------
+# Inventories are read from docs/_intersphinx/ only (downloaded there first
+# when the network is up), so that an offline build neither fails nor waits.
 intersphinx_mapping, _skipped = sktransfer_docs.intersphinx_mapping(
     DOCS / "_intersphinx"
 )
-intersphinx_timeout = 10
 if _skipped:
     print(
-        "intersphinx: no network and no cached inventory for "
+        "intersphinx: no inventory for "
         + ", ".join(_skipped)
-        + "; their names are not linked (run `python docs/fetch_inventories.py` "
-        "once online to cache them)."
+        + " (offline and not cached); their names are not linked. Run "
+        "`python docs/fetch_inventories.py` once online to cache them."
     )
 
 # -- HTML ----------------------------------------------------------------------

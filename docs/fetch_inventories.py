@@ -1,41 +1,33 @@
-"""Cache the intersphinx inventories, for offline builds with links to other projects.
+"""Download (or refresh) the intersphinx inventories into ``docs/_intersphinx/``.
 
-Run once on a machine with network access::
+A build with network access does this by itself for missing or week-old
+inventories; run this script to refresh them all, e.g. before going offline::
 
     python docs/fetch_inventories.py
 
-It downloads each project's ``objects.inv`` (scikit-learn, numpy, torch, pyod,
-...) into ``docs/_intersphinx/`` (ignored by git: it is the other projects'
-data, not ours). Later builds, online or not, read them from there, so links
-to ``sklearn.pipeline.Pipeline`` or ``numpy.ndarray`` work offline. Without
-them an offline build still succeeds, with those names unlinked.
+The inventories (``objects.inv`` of scikit-learn, numpy, torch, pyod, ...) are
+the other projects' data, so they are not versioned. Offline builds use them,
+so that names such as ``sklearn.pipeline.Pipeline`` are linked; without them
+an offline build still succeeds, with those names unlinked.
 """
 
 import sys
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
-from sktransfer_docs import INTERSPHINX_PROJECTS  # noqa: E402
+from sktransfer_docs import intersphinx_mapping  # noqa: E402
 
 CACHE_DIR = Path(__file__).resolve().parent / "_intersphinx"
 
 
 def main():
-    CACHE_DIR.mkdir(exist_ok=True)
-    failed = []
-    for name, url in INTERSPHINX_PROJECTS.items():
-        target = CACHE_DIR / f"{name}-objects.inv"
-        try:
-            with urllib.request.urlopen(url + "objects.inv", timeout=30) as response:
-                target.write_bytes(response.read())
-        except OSError as error:
-            failed.append(name)
-            print(f"{name}: failed ({error})")
-        else:
-            print(f"{name}: {target}")
-    return 1 if failed else 0
+    mapping, skipped = intersphinx_mapping(CACHE_DIR, offline=False, refresh=True)
+    for name, (_, location) in mapping.items():
+        print(f"{name}: {location}")
+    for name in skipped:
+        print(f"{name}: not available (no network?)")
+    return 1 if skipped else 0
 
 
 if __name__ == "__main__":

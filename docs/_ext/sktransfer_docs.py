@@ -14,9 +14,7 @@ import importlib
 import inspect
 import os
 import re
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
 # module -> (title, what the section is about), in the order of the API page.
 # Public modules not listed here (found by `public_modules`) come after them,
@@ -309,57 +307,86 @@ INTERSPHINX_PROJECTS = {
 # projects left out of intersphinx_mapping (offline, no cached inventory)
 SKIPPED_PROJECTS = set()
 
+# a cached inventory younger than this is used without asking the network
+MAX_AGE_DAYS = 7
 
-def _online(url, timeout=3.0):
-    """Whether the host of ``url`` accepts a TCP connection (the network is up)."""
-    parsed = urlparse(url)
+
+def fetch_inventory(name, url, cache_dir, timeout=10.0):
+    """Download ``<url>objects.inv`` to ``<cache_dir>/<name>-objects.inv``.
+
+    Returns the path, or None when the download failed (written atomically,
+    so a failed download never leaves a damaged file).
+    """
+    import tempfile
+    import urllib.request
+
+    target = Path(cache_dir) / f"{name}-objects.inv"
     try:
-        with socket.create_connection((parsed.hostname, 443), timeout=timeout):
-            return True
+        with urllib.request.urlopen(url + "objects.inv", timeout=timeout) as response:
+            payload = response.read()
     except OSError:
-        return False
+        return None
+    if not payload.startswith(b"# Sphinx inventory"):
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    with os.fdopen(handle, "wb") as out:
+        out.write(payload)
+    os.replace(tmp, target)
+    return target
 
 
-def intersphinx_mapping(cache_dir, offline=None):
-    """Build ``intersphinx_mapping`` so that an offline build neither fails nor waits.
+def intersphinx_mapping(cache_dir, offline=None, refresh=False):
+    """Build ``intersphinx_mapping`` from local inventory files only.
 
-    For each project, in order:
+    Sphinx only ever reads local files, so an unreachable inventory can never
+    produce a warning (which ``-W`` would turn into a failed build) nor make
+    the build wait. For each project:
 
-    1. a cached inventory ``<cache_dir>/<project>-objects.inv`` (written by
-       ``python docs/fetch_inventories.py`` on a machine with network access)
-       is used as is, with the online inventory as a fallback;
-    2. otherwise, when the network is reachable (and ``offline`` is not set),
-       the online inventory is fetched as usual;
-    3. otherwise the project is left out of the mapping, so that Sphinx does
-       not warn about an unreachable inventory (which ``-W`` would turn into
-       an error): references to that project render as plain code, unlinked.
+    1. with network access (and ``offline`` not set), an inventory missing
+       from ``cache_dir`` or older than ``MAX_AGE_DAYS`` (or every one, with
+       ``refresh``) is downloaded there first; after the first failed
+       download, the network is taken to be down and not asked again;
+    2. a cached inventory ``<cache_dir>/<project>-objects.inv`` is used (a
+       stale one too, when the download failed);
+    3. a project with no inventory is left out of the mapping: references to
+       it render as code without a link, and ``resolve_missing`` turns
+       numpydoc's links to it into plain text.
 
     Parameters
     ----------
     cache_dir : Path
-        Folder of cached inventories.
+        Folder of cached inventories (``docs/_intersphinx``, not versioned:
+        they are the other projects' data).
     offline : bool, default=None
-        ``True`` skips the network probe (``SKTRANSFER_DOCS_OFFLINE=1``).
+        ``True`` never uses the network; ``None`` reads the
+        ``SKTRANSFER_DOCS_OFFLINE`` environment variable.
+    refresh : bool, default=False
+        Download every inventory, even fresh ones.
 
     Returns
     -------
     mapping : dict
         The ``intersphinx_mapping`` value.
     skipped : list of str
-        Projects left out (no cache, no network).
+        Projects left out (no inventory).
     """
+    import time
+
     if offline is None:
         offline = os.environ.get("SKTRANSFER_DOCS_OFFLINE", "") not in ("", "0")
-    mapping, skipped, network = {}, [], None
+    network = not offline
+    mapping, skipped = {}, []
     for name, url in INTERSPHINX_PROJECTS.items():
         cached = Path(cache_dir) / f"{name}-objects.inv"
+        fresh = (
+            cached.is_file()
+            and time.time() - cached.stat().st_mtime < MAX_AGE_DAYS * 86400
+        )
+        if network and (refresh or not fresh):
+            network = fetch_inventory(name, url, cache_dir) is not None
         if cached.is_file():
-            mapping[name] = (url, (str(cached), None))
-            continue
-        if network is None:
-            network = not offline and _online(url)
-        if network:
-            mapping[name] = (url, None)
+            mapping[name] = (url, str(cached))
         else:
             skipped.append(name)
     SKIPPED_PROJECTS.clear()
