@@ -67,7 +67,6 @@ nitpicky = False  # links to projects without an inventory offline stay plain te
 API_OBJECTS = sktransfer_docs.write_api_reference(DOCS)
 autosummary_generate = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True

@@ -211,10 +211,29 @@ def resolve_missing(app, env, node, contnode):
     target = node.get("reftarget", "")
     project = target.split(":", 1)[0] if ":" in target else None
     if project in SKIPPED_PROJECTS:
-        return contnode
+        return _plain(contnode, target)
     if node.get("refdomain") != "py":
         return None
     return resolve_alias(app, env, node, contnode)
+
+
+def _plain(contnode, target):
+    """``contnode`` as it would read with a link: without the ``project:`` prefix.
+
+    numpydoc writes "str" as ``:class:`python:str``` and "array-like" as
+    ``:term:`numpy:array_like```, with no title: unresolved, the text would
+    read "python:str".
+    """
+    if contnode.astext() != target:
+        return contnode  # an explicit title, e.g. "bool <python:...>"
+    from docutils import nodes
+
+    name = target.split(":", 1)[1]
+    name = {"array_like": "array-like"}.get(name, name)
+    plain = contnode.deepcopy()
+    plain.clear()
+    plain += nodes.Text(name)
+    return plain
 
 
 def strip_offline_roles(app, what, name, obj, options, lines):
@@ -253,8 +272,10 @@ def escape_type_underscores(app, what, name, obj, options, lines):
 
 _PARAM_LINE = re.compile(r"^(\s*\**\w[\w, *]* : )(.*)$")
 _TRAILING_UNDERSCORE = re.compile(r"(?<=\w)_(?=[,)\s]|$)")
-_ROLE_WITH_TITLE = re.compile(r":(?:ref|term|doc):`([^`<]*?)\s*<[^>`]+>`")
-_ROLE_PLAIN = re.compile(r":(?:ref|term|doc):`([^`]+)`")
+# unprefixed targets only: "numpy:array_like" (numpydoc's) is left to
+# resolve_missing, which knows whether numpy's inventory is there
+_ROLE_WITH_TITLE = re.compile(r":(?:ref|term|doc):`([^`<]*?)\s*<[^>`:]+>`")
+_ROLE_PLAIN = re.compile(r":(?:ref|term|doc):`([^`:]+)`")
 
 
 def resolve_alias(app, env, node, contnode):

@@ -114,7 +114,7 @@ for names in subsets:
     scores[label] = cross_val_score(model_on(names), table, y, cv=5)
     print(f"{label:>28}: {scores[label].mean():.3f} +- {scores[label].std():.3f}")
 
-fig, ax = plt.subplots(figsize=(7, 3.5))
+fig, ax = plt.subplots(figsize=(7, 3.8))
 labels = list(scores)
 means = [scores[k].mean() for k in labels]
 ax.barh(labels, means, xerr=[scores[k].std() for k in labels], color="tab:blue")
@@ -124,7 +124,7 @@ ax.axvline(0.75, color="black", ls="--", label="one column read perfectly")
 ax.set_xlim(0.4, 1.0)
 ax.set_xlabel("5-fold cross-validated accuracy")
 ax.set_title("One column at a time vs the whole table")
-ax.legend(loc="lower right")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
 fig.tight_layout()
 
 # %%

@@ -43,7 +43,7 @@ sources = {
 rng = np.random.default_rng(0)
 patches, materials = [], []
 for name, photo in sources.items():
-    for _ in range(40):
+    for _ in range(30):
         size = rng.integers(48, 96)
         top = rng.integers(0, photo.shape[0] - size)
         left = rng.integers(0, photo.shape[1] - size)
@@ -53,7 +53,7 @@ for name, photo in sources.items():
         materials.append(name)
 patches, materials = np.stack(patches), np.array(materials)
 names = list(sources)
-print(patches.shape, "patches:", ", ".join(f"40 of {name}" for name in names))
+print(patches.shape, "patches:", ", ".join(f"30 of {name}" for name in names))
 
 # %%
 # Embeddings, then t-SNE
