@@ -149,8 +149,8 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return fingerprint
 
     def _channels_last(self, spec):
-        """Convnets on CUDA run faster with channels-last tensors."""
-        return spec.modality == "image" and self._device.type == "cuda"
+        """Convnets run faster with channels-last tensors (oneDNN on CPU, cuDNN on CUDA)."""
+        return spec.modality == "image"
 
     def _wrap_model(self, model, spec):
         return model

@@ -210,5 +210,5 @@ class ImageEmbedder(BaseEmbedder):
             num_workers=self.num_workers,
             verbose=self.verbose,
             desc="embedding images",
-            channels_last=self._device.type == "cuda",
+            channels_last=True,
         )
