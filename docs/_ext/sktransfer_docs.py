@@ -224,11 +224,12 @@ def _plain(contnode, target):
     ``:term:`numpy:array_like```, with no title: unresolved, the text would
     read "python:str".
     """
-    if contnode.astext() != target:
+    text = contnode.astext()
+    if text not in (target, target + "()"):  # :func: adds the parentheses
         return contnode  # an explicit title, e.g. "bool <python:...>"
     from docutils import nodes
 
-    name = target.split(":", 1)[1]
+    name = text.split(":", 1)[1]
     name = {"array_like": "array-like"}.get(name, name)
     plain = contnode.deepcopy()
     plain.clear()
