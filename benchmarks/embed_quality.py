@@ -5,7 +5,7 @@ random subsets), raw pixels vs EfficientNet-Lite0 features. Sentiment
 sentences (amazon, imdb, yelp; ../shared/data/sentiment): 5-fold CV, TF-IDF
 vs all-MiniLM-L6-v2 features.
 
-Run: python benchmarks/embed_quality.py
+Run: python -m benchmarks.embed_quality
 """
 
 import time
@@ -111,7 +111,7 @@ def main():
         "|---|---|---:|---:|",
     ]
     lines += [f"| {d} | {f} | {a:.3f} | {s:.0f} |" for d, f, a, s in rows]
-    lines += ["", "Command: `python benchmarks/embed_quality.py`"]
+    lines += ["", "Command: `python -m benchmarks.embed_quality`"]
     write_result("embed_quality", "\n".join(lines) + "\n")
 
 

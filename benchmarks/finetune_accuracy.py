@@ -20,7 +20,7 @@ CPU only (no GPU lent for this run), one torch thread: on this shared 2-core
 machine one thread was 5-10x faster than two. Results are rewritten after
 every configuration, so a partial table survives an interrupted run.
 
-Run: python benchmarks/finetune_accuracy.py [--quick]
+Run: python -m benchmarks.finetune_accuracy [--quick]
 """
 
 import argparse
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python benchmarks/x.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python -m benchmarks.x
 
 from benchmarks._common import machine, write_result  # noqa: E402
 
@@ -179,7 +179,7 @@ class Report:
         lines += (
             [""]
             + self.notes
-            + ["", "Command: `python benchmarks/finetune_accuracy.py`", ""]
+            + ["", "Command: `python -m benchmarks.finetune_accuracy`", ""]
         )
         write_result("finetune_accuracy", "\n".join(lines))
 

@@ -13,7 +13,7 @@ EfficientNet-Lite0 (pretrained) at 96 x 96 on Fashion-MNIST images; CPU only
 (no GPU lent for this run), one torch thread; candidates alternate and the
 median of the rounds is reported.
 
-Run: python benchmarks/finetune_speed.py [--quick]
+Run: python -m benchmarks.finetune_speed [--quick]
 """
 
 import argparse
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python benchmarks/x.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python -m benchmarks.x
 
 from benchmarks._common import machine, write_result  # noqa: E402
 
@@ -208,7 +208,7 @@ def main():
         "",
         f"Raw timings (s): head {head_raw}; full {full_raw}.",
         "",
-        "Command: `python benchmarks/finetune_speed.py`",
+        "Command: `python -m benchmarks.finetune_speed`",
         "",
     ]
     write_result("finetune_speed", "\n".join(lines))

@@ -30,7 +30,7 @@ target rows (target labels masked with -1), built with
 rows. SA keeps 100 components and TCA 100 (RBF kernel, mu=1): fixed a
 priori, not tuned on target labels.
 
-Run from the repository root: ``python benchmarks/office_caltech.py``
+Run from the repository root: ``python -m benchmarks.office_caltech``
 (about 50 minutes on a busy 2-core machine, mostly the SVM's C search). Writes
 ``benchmarks/results/office_caltech.md`` and the raw measurements to
 ``office_caltech.json``; ``--render`` rewrites the report from the latter.
@@ -301,7 +301,7 @@ def report(full, seconds, standard, reps, elapsed):
     gain_pooled = full["mean"]["CORAL"] - full["mean"]["NA, pooled z-score"]
     return f"""# Office-Caltech-10 SURF: domain adaptation on fixed features
 
-Produced by `python benchmarks/office_caltech.py` ({elapsed / 60:.1f} min; {machine()}).
+Produced by `python -m benchmarks.office_caltech` ({elapsed / 60:.1f} min; {machine()}).
 Target accuracy (%) of a linear SVM trained on the labelled source rows; every
 method is one `make_da_pipeline(...)` fitted on the stacked source + target rows
 (target labels masked). Protocol of Sun, Feng and Saenko, "Return of Frustratingly

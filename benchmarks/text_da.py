@@ -18,7 +18,7 @@ pair without target labels: ``GridSearchCV`` with
 end to end with the embedder inside the pipeline, to check that it gives the
 same accuracy as the precomputed embeddings.
 
-Run from the repository root: ``python benchmarks/text_da.py`` (a few minutes
+Run from the repository root: ``python -m benchmarks.text_da`` (a few minutes
 on 2 cores, mostly embedding). Writes ``benchmarks/results/text_da.md``.
 """
 
@@ -142,7 +142,7 @@ def main():
     adapters = [m for m in METHODS if m != "NA"]
     text = f"""# Sentiment across review sites (amazon / imdb / yelp), MiniLM embeddings
 
-Produced by `python benchmarks/text_da.py` ({elapsed / 60:.1f} min, of which
+Produced by `python -m benchmarks.text_da` ({elapsed / 60:.1f} min, of which
 {embed_seconds:.0f} s embedding the 3,000 sentences; {machine()}).
 Target accuracy (%) of a logistic regression (C=1) trained on the labelled source
 sentences' `TextEmbedder(backbone="all-MiniLM-L6-v2")` embeddings; every method is
