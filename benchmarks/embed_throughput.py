@@ -184,7 +184,7 @@ def main():
         "Raw timings (s): "
         + "; ".join(f"{k}: {[round(t, 2) for t in v]}" for k, v in raw.items()),
         "",
-        "Command: `python -m benchmarks.embed_throughput`",
+        f"Command: `python -m benchmarks.embed_throughput --n {n} --rounds {args.rounds}`",
     ]
     write_result("embed_throughput", "\n".join(lines) + "\n")
 
