@@ -88,3 +88,4 @@ def test_demo_runs_and_prints_a_table(capsys):
     main(["demo", "--backbone", "toy-image", "--quick", "--cv", "2"])
     out = capsys.readouterr().out
     assert "raw pixels" in out and "toy-image features" in out and "accuracy" in out
+    assert "accuracy over raw pixels" in out
