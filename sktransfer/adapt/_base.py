@@ -1,8 +1,15 @@
 """What every embedding-level adapter shares: domains in, float32 features out."""
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktransfer.adapt._domain import infer_sample_domain, transform_sample_domain
@@ -149,3 +156,38 @@ class BaseAdapter(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+class ComponentsAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
+    """Base class of the adapters that map rows onto ``n_components_`` new axes.
+
+    Subclasses (subspace alignment, TCA) take an ``n_components`` parameter,
+    call :meth:`_resolve_n_components` in ``_fit_domains`` and set
+    ``n_components_``; their output features are named
+    ``<classname>0 .. <classname>{n_components_ - 1}``.
+    """
+
+    _parameter_constraints = {
+        **BaseAdapter._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def _resolve_n_components(self, default, limit, bound, detail=""):
+        """``n_components``, or ``default`` when None; at most ``limit``.
+
+        ``bound`` says in words what ``limit`` is, for the error message, and
+        ``detail`` is appended to it.
+        """
+        n_components = default if self.n_components is None else self.n_components
+        if n_components > limit:
+            raise ValueError(
+                f"n_components={n_components} is larger than {bound} = {limit}{detail}."
+            )
+        return int(n_components)
+
+    def _n_out(self):
+        return self.n_components_
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_

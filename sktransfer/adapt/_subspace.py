@@ -1,15 +1,11 @@
 """Subspace alignment (Fernando, Habrard, Sebban and Tuytelaars, ICCV 2013)."""
 
-from numbers import Integral
-
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.decomposition import PCA
-from sklearn.utils._param_validation import Interval
 
-from sktransfer.adapt._base import BaseAdapter
+from sktransfer.adapt._base import ComponentsAdapter
 
 
-class SubspaceAlignmentAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
+class SubspaceAlignmentAdapter(ComponentsAdapter):
     """Subspace alignment: map the source PCA basis onto the target's.
 
     Each domain is projected on its own top ``n_components`` principal axes
@@ -77,24 +73,16 @@ class SubspaceAlignmentAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
     (100, 2)
     """
 
-    _parameter_constraints = {
-        **BaseAdapter._parameter_constraints,
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-    }
-
     def __init__(self, n_components=None, *, missing_target="raise"):
         self.n_components = n_components
         self.missing_target = missing_target
 
     def _fit_domains(self, X_source, X_target, **_):
-        limit = min(X_source.shape[0], X_target.shape[0], X_source.shape[1])
-        n_components = limit if self.n_components is None else self.n_components
-        if n_components > limit:
-            raise ValueError(
-                f"n_components={n_components} is larger than min(n_source_rows="
-                f"{X_source.shape[0]}, n_target_rows={X_target.shape[0]}, "
-                f"n_features={X_source.shape[1]}) = {limit}."
-            )
+        (ns, d), nt = X_source.shape, X_target.shape[0]
+        limit = min(ns, nt, d)
+        n_components = self._resolve_n_components(
+            limit, limit, f"min(n_source_rows={ns}, n_target_rows={nt}, n_features={d})"
+        )
         pca_source = PCA(n_components, svd_solver="full").fit(X_source)
         pca_target = PCA(n_components, svd_solver="full").fit(X_target)
         self.components_source_ = pca_source.components_
@@ -102,16 +90,9 @@ class SubspaceAlignmentAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
         self.source_mean_ = pca_source.mean_
         self.target_mean_ = pca_target.mean_
         self.alignment_ = self.components_source_ @ self.components_target_.T
-        self.n_components_ = int(n_components)
+        self.n_components_ = n_components
 
     def _transform_domain(self, X, is_source):
         if is_source:
             return (X - self.source_mean_) @ self.components_source_.T @ self.alignment_
         return (X - self.target_mean_) @ self.components_target_.T
-
-    def _n_out(self):
-        return self.n_components_
-
-    @property
-    def _n_features_out(self):
-        return self.n_components_

@@ -1,14 +1,13 @@
 """Transfer component analysis (Pan, Tsang, Kwok and Yang, IEEE TNN 2011)."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.linalg
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sktransfer.adapt._base import BaseAdapter
+from sktransfer.adapt._base import ComponentsAdapter
 
 _KERNELS = {"linear", "rbf", "laplacian", "poly", "sigmoid", "cosine"}
 
@@ -23,7 +22,7 @@ def _top_generalized_eigvecs(A, B, n_components):
     return np.maximum(vals[order], 0.0), vecs[:, order]
 
 
-class TCAAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
+class TCAAdapter(ComponentsAdapter):
     """Transfer component analysis: a subspace where the domains' means match.
 
     TCA (Pan et al., 2011) looks for ``n_components`` directions ``W`` that
@@ -121,8 +120,7 @@ class TCAAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
     """
 
     _parameter_constraints = {
-        **BaseAdapter._parameter_constraints,
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        **ComponentsAdapter._parameter_constraints,
         "kernel": [StrOptions(_KERNELS)],
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "mu": [Interval(Real, 0, None, closed="neither")],
@@ -152,13 +150,12 @@ class TCAAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
         linear = self.kernel == "linear"
         limit = min(n, d) if linear else n
         default = limit if linear else min(n, 100)
-        n_components = default if self.n_components is None else self.n_components
-        if n_components > limit:
-            raise ValueError(
-                f"n_components={n_components} is larger than "
-                f"{'min(n_samples, n_features)' if linear else 'n_samples'}"
-                f" = {limit} for kernel={self.kernel!r}."
-            )
+        n_components = self._resolve_n_components(
+            default,
+            limit,
+            "min(n_samples, n_features)" if linear else "n_samples",
+            f" for kernel={self.kernel!r}",
+        )
         if linear:
             self.mean_ = X.mean(axis=0)
             Xc = X - self.mean_
@@ -183,7 +180,7 @@ class TCAAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
         variance = np.einsum("ij,ij->j", vecs, A @ vecs) / n
         self.components_ = vecs / np.sqrt(np.where(variance > 0, variance, 1.0))
         self.eigenvalues_ = vals
-        self.n_components_ = int(n_components)
+        self.n_components_ = n_components
 
     def _kernel(self, X, Y):
         params = {} if self.kernel == "cosine" else {"gamma": self.gamma_}
@@ -193,10 +190,3 @@ class TCAAdapter(ClassNamePrefixFeaturesOutMixin, BaseAdapter):
         if self.kernel == "linear":
             return (X - self.mean_) @ self.components_
         return self._kernel(X, self.X_fit_) @ self.components_
-
-    def _n_out(self):
-        return self.n_components_
-
-    @property
-    def _n_features_out(self):
-        return self.n_components_
