@@ -1,71 +1,19 @@
 """Importance weighting: source rows weighted by a domain classifier's odds."""
 
 import inspect
-import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import _fit_context, clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import has_fit_parameter
 
+from sktransfer.adapt._density_ratio import (
+    density_ratio_weights,
+    fit_domain_classifier,
+)
 from sktransfer.adapt._select import _indexable, _SourceEstimator
-
-_EPS = 1e-6
-
-
-def default_domain_classifier(cv=5):
-    """Logistic regression whose C is chosen by cross-validated log-loss.
-
-    An unregularised classifier that separates the fit rows perfectly gives
-    probabilities of 0 or 1 and meaningless weights; the log-loss picks the
-    regularisation under which the probabilities are calibrated.
-    """
-    return GridSearchCV(
-        LogisticRegression(max_iter=1000),
-        {"C": np.logspace(-4, 2, 7)},
-        scoring="neg_log_loss",
-        cv=cv,
-    )
-
-
-def density_ratio_weights(domain_classifier, X_source, n_source, n_target):
-    """Estimate ``p_target(x) / p_source(x)`` on source rows with a domain classifier.
-
-    By Bayes' rule the density ratio equals the classifier's odds of "target"
-    times ``n_source / n_target``. Weights are normalised to mean 1.
-
-    Parameters
-    ----------
-    domain_classifier : fitted classifier
-        Trained to tell source rows (class 0) from target rows (class 1);
-        must have ``predict_proba``.
-    X_source : array-like of shape (n_rows, n_features)
-        The source rows to weight.
-    n_source, n_target : int
-        Numbers of source and target rows the classifier was trained on.
-
-    Returns
-    -------
-    weights : ndarray of shape (n_rows,)
-        Importance weights, mean 1.
-    """
-    proba = domain_classifier.predict_proba(X_source)
-    column = list(domain_classifier.classes_).index(1)
-    p = np.clip(proba[:, column], _EPS, 1 - _EPS)
-    if np.all(p == _EPS) or np.all(p == 1 - _EPS):
-        warnings.warn(
-            "The domain classifier is certain of every source row's domain (its "
-            "probabilities hit the clip at 1e-6), so the importance weights are "
-            "uniform and carry no information. Regularise it more.",
-            UserWarning,
-            stacklevel=3,
-        )
-    weights = p / (1 - p) * (n_source / n_target)
-    return weights / weights.mean()
 
 
 def _accepts_sample_weight(estimator):
@@ -212,19 +160,16 @@ class ImportanceWeightingAdapter(_SourceEstimator):
             self.domain_classifier_ = None
             weights = np.ones(rows.size)
         else:
-            classifier = self.domain_classifier
-            if classifier is None:
-                classifier = default_domain_classifier()
-            self.domain_classifier_ = clone(classifier).fit(X, is_target.astype(int))
+            self.domain_classifier_ = fit_domain_classifier(
+                self.domain_classifier, X, is_target, cv=5
+            )
             weights = density_ratio_weights(
                 self.domain_classifier_,
                 _safe_indexing(X, rows),
                 int((~is_target).sum()),
                 int(is_target.sum()),
+                max_weight=self.max_weight,
             )
-            if self.max_weight is not None:
-                weights = np.minimum(weights, self.max_weight)
-                weights = weights / weights.mean()
         self.weights_ = weights
         self.effective_sample_size_ = float(weights.sum() ** 2 / (weights**2).sum())
         return self._fit_source(X, y, rows, fit_params, sample_weight=weights)

@@ -16,15 +16,18 @@ import inspect
 from numbers import Real
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import _num_samples
 
+from sktransfer.adapt._density_ratio import (
+    density_ratio_weights,
+    fit_domain_classifier,
+)
 from sktransfer.adapt._domain import infer_sample_domain
-from sktransfer.adapt._reweight import default_domain_classifier, density_ratio_weights
 
 
 def _accepts_sample_domain(method):
@@ -220,17 +223,17 @@ class ImportanceWeightedScorer(_DomainScorer):
                 f"max_weight must be a positive number, got {self.max_weight!r}."
             )
         source, target = _split_fold(X, y, sample_domain, type(self).__name__)
-        classifier = self.domain_classifier
-        if classifier is None:
-            classifier = default_domain_classifier(cv=3)
         is_target = np.zeros(_num_samples(X), dtype=int)
         is_target[target] = 1
-        classifier = clone(classifier).fit(X, is_target)
+        classifier = fit_domain_classifier(self.domain_classifier, X, is_target, cv=3)
         X_source = _safe_indexing(X, source)
-        weights = density_ratio_weights(classifier, X_source, source.size, target.size)
-        if self.max_weight is not None:
-            weights = np.minimum(weights, self.max_weight)
-            weights = weights / weights.mean()
+        weights = density_ratio_weights(
+            classifier,
+            X_source,
+            source.size,
+            target.size,
+            max_weight=self.max_weight,
+        )
         scoring = self.scoring
         if scoring is None:
             scoring = "accuracy" if is_classifier(estimator) else "r2"
