@@ -29,6 +29,40 @@ def _estimator_has(attr):
     return check
 
 
+_DELEGATE_DOC = """{summary}
+
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    {rows}
+**params : dict
+    Passed on to the estimator's ``{name}``.
+
+Returns
+-------
+{returns}
+"""
+
+
+def _delegate(name, summary, rows, returns):
+    """Method ``name`` that calls the fitted estimator's, when it has one.
+
+    ``summary``, ``rows`` (what X holds) and ``returns`` (the numpydoc
+    Returns entry) fill the method's docstring.
+    """
+
+    def method(self, X, **params):
+        check_is_fitted(self)
+        return getattr(self.estimator_, name)(X, **params)
+
+    method.__name__ = name
+    method.__qualname__ = f"_SourceEstimator.{name}"
+    method.__doc__ = _DELEGATE_DOC.format(
+        summary=summary, rows=rows, name=name, returns=returns
+    )
+    return available_if(_estimator_has(name))(method)
+
+
 def _indexable(X):
     """X in a form whose rows ``_safe_indexing`` can select."""
     if sp.issparse(X) and X.format not in ("csr", "csc"):
@@ -95,100 +129,38 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
         return self
 
     # -- delegation ----------------------------------------------------------
-    @available_if(_estimator_has("predict"))
-    def predict(self, X, **params):
-        """Predict with the estimator trained on the source rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict (already mapped by the adapters of the pipeline).
-        **params : dict
-            Passed on to the estimator's ``predict``.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predictions.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X, **params)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X, **params):
-        """Class probabilities from the estimator trained on the source rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
-        **params : dict
-            Passed on to the estimator's ``predict_proba``.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Class probabilities.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X, **params)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X, **params):
-        """Log class probabilities from the estimator trained on the source rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
-        **params : dict
-            Passed on to the estimator's ``predict_log_proba``.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log class probabilities.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X, **params)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X, **params):
-        """Decision function of the estimator trained on the source rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-        **params : dict
-            Passed on to the estimator's ``decision_function``.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            Decision function values.
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X, **params)
-
-    @available_if(_estimator_has("transform"))
-    def transform(self, X, **params):
-        """Transform with the estimator trained on the source rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to transform.
-        **params : dict
-            Passed on to the estimator's ``transform``.
-
-        Returns
-        -------
-        X_new : array-like
-            Transformed rows.
-        """
-        check_is_fitted(self)
-        return self.estimator_.transform(X, **params)
+    predict = _delegate(
+        "predict",
+        "Predict with the estimator trained on the source rows.",
+        "Rows to predict (already mapped by the adapters of the pipeline).",
+        "y_pred : ndarray of shape (n_samples,)\n    Predictions.",
+    )
+    predict_proba = _delegate(
+        "predict_proba",
+        "Class probabilities from the estimator trained on the source rows.",
+        "Rows to predict.",
+        "proba : ndarray of shape (n_samples, n_classes)\n    Class probabilities.",
+    )
+    predict_log_proba = _delegate(
+        "predict_log_proba",
+        "Log class probabilities from the estimator trained on the source rows.",
+        "Rows to predict.",
+        "log_proba : ndarray of shape (n_samples, n_classes)\n"
+        "    Log class probabilities.",
+    )
+    decision_function = _delegate(
+        "decision_function",
+        "Decision function of the estimator trained on the source rows.",
+        "Rows to score.",
+        "scores : ndarray of shape (n_samples,) or (n_samples, n_classes)\n"
+        "    Decision function values.",
+    )
+    transform = _delegate(
+        "transform",
+        "Transform with the estimator trained on the source rows.",
+        "Rows to transform.",
+        "X_new : array-like\n    Transformed rows.",
+    )
 
     @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None):
