@@ -14,6 +14,7 @@ from sktransfer.integrations import _content_bridge as bridge
 from sktransfer.integrations._implicit_fit import MODELS, fit_implicit
 from sktransfer.integrations._interactions import (
     check_ids,
+    check_positive_int,
     is_dataframe,
     lookup,
     pair_columns,
@@ -351,8 +352,7 @@ class ImplicitRecommender(BaseEstimator):
                 f"users must be a 1-D sequence of user ids; got {users!r}. "
                 "Wrap a single id in a list."
             )
-        if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive integer; got {n!r}.")
+        check_positive_int(n, "n")
         users = check_ids(users, "user")
         cand = None
         if items is not None:

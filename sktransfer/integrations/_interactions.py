@@ -6,7 +6,7 @@ they are factorized into contiguous integer codes, sorted when sortable.
 """
 
 from collections.abc import Hashable
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,12 @@ def check_ids(values, what):
                     f"position {pos}); NaN / None is not a valid id."
                 )
     return arr
+
+
+def check_positive_int(value, name):
+    """Raise a ValueError naming ``name`` unless ``value`` is an int >= 1."""
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
 
 
 def check_weights(weights, n_rows, what):

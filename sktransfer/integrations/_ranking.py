@@ -7,12 +7,14 @@ ranked list of recommended items. The scorers made by
 they recommend for every held-out user and compare with that user's items.
 """
 
-from numbers import Integral
-
 import numpy as np
 import pandas as pd
 
-from sktransfer.integrations._interactions import is_dataframe, pair_columns
+from sktransfer.integrations._interactions import (
+    check_positive_int,
+    is_dataframe,
+    pair_columns,
+)
 
 __all__ = [
     "make_ranking_scorer",
@@ -25,8 +27,7 @@ __all__ = [
 
 def _per_user(relevant, recommended, k):
     """Yield (hits, n_relevant) per user with at least one relevant item."""
-    if not isinstance(k, Integral) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}.")
+    check_positive_int(k, "k")
     if len(relevant) != len(recommended):
         raise ValueError(
             f"relevant and recommended must have one entry per user; got "
@@ -46,6 +47,39 @@ def _per_user(relevant, recommended, k):
         yield np.asarray(hits, dtype=bool), len(rel)
     if not found:
         raise ValueError("No user has a relevant item: the metric is undefined.")
+
+
+def _mean_over_users(user_score, relevant, recommended, k):
+    """Mean of ``user_score(hits, n_relevant, k)`` over the users with relevant items.
+
+    ``hits`` is the boolean vector of the top-k recommendations that are
+    relevant (a repeat counts once), best first.
+    """
+    return float(
+        np.mean([user_score(h, n, k) for h, n in _per_user(relevant, recommended, k)])
+    )
+
+
+# per-user scores: (hits, n_relevant, k) -> float
+
+
+def _precision(hits, n_relevant, k):
+    return hits.sum() / k
+
+
+def _recall(hits, n_relevant, k):
+    return hits.sum() / n_relevant
+
+
+def _ndcg(hits, n_relevant, k):
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = discounts[: len(hits)][hits].sum()
+    return dcg / discounts[: min(k, n_relevant)].sum()
+
+
+def _average_precision(hits, n_relevant, k):
+    precisions = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return precisions[hits].sum() / min(k, n_relevant)
 
 
 def precision_at_k(relevant, recommended, k=10):
@@ -72,7 +106,7 @@ def precision_at_k(relevant, recommended, k=10):
     >>> precision_at_k([{"a", "b"}], [["a", "c", "b", "d"]], k=2)
     0.5
     """
-    return float(np.mean([h.sum() / k for h, _ in _per_user(relevant, recommended, k)]))
+    return _mean_over_users(_precision, relevant, recommended, k)
 
 
 def recall_at_k(relevant, recommended, k=10):
@@ -94,7 +128,7 @@ def recall_at_k(relevant, recommended, k=10):
     >>> recall_at_k([{"a", "b"}], [["a", "c", "b", "d"]], k=2)
     0.5
     """
-    return float(np.mean([h.sum() / n for h, n in _per_user(relevant, recommended, k)]))
+    return _mean_over_users(_recall, relevant, recommended, k)
 
 
 def ndcg_at_k(relevant, recommended, k=10):
@@ -120,12 +154,7 @@ def ndcg_at_k(relevant, recommended, k=10):
     >>> round(ndcg_at_k([{"a", "b"}], [["c", "a"]], k=2), 4)
     0.3869
     """
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    scores = []
-    for hits, n_rel in _per_user(relevant, recommended, k):
-        dcg = discounts[: len(hits)][hits].sum()
-        scores.append(dcg / discounts[: min(k, n_rel)].sum())
-    return float(np.mean(scores))
+    return _mean_over_users(_ndcg, relevant, recommended, k)
 
 
 def map_at_k(relevant, recommended, k=10):
@@ -150,11 +179,7 @@ def map_at_k(relevant, recommended, k=10):
     >>> round(map_at_k([{"a", "b"}], [["a", "c", "b"]], k=3), 4)
     0.8333
     """
-    scores = []
-    for hits, n_rel in _per_user(relevant, recommended, k):
-        precisions = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-        scores.append(precisions[hits].sum() / min(k, n_rel))
-    return float(np.mean(scores))
+    return _mean_over_users(_average_precision, relevant, recommended, k)
 
 
 _METRICS = {
@@ -244,6 +269,5 @@ def make_ranking_scorer(metric="ndcg", *, k=10, filter_seen=True):
         raise ValueError(
             f"metric must be one of {sorted(_METRICS)} or a callable; got {metric!r}."
         )
-    if not isinstance(k, Integral) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}.")
+    check_positive_int(k, "k")
     return _RankingScorer(metric, k, bool(filter_seen))
