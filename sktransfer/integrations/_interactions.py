@@ -124,6 +124,15 @@ def factorize(ids):
     return codes, np.asarray(uniques)
 
 
+def _compact(matrix):
+    """Duplicates summed, float32 values and int32 indices (implicit's layout)."""
+    matrix.sum_duplicates()
+    matrix = matrix.astype(np.float32)
+    matrix.indices = matrix.indices.astype(np.int32)
+    matrix.indptr = matrix.indptr.astype(np.int32)
+    return matrix
+
+
 def build_matrix(users, items, weights):
     """Aggregate (user, item, weight) rows into a CSR matrix.
 
@@ -147,11 +156,7 @@ def build_matrix(users, items, weights):
     matrix = sp.csr_matrix(
         (weights, (u_codes, i_codes)), shape=(len(user_ids), len(item_ids))
     )
-    matrix.sum_duplicates()
-    matrix = matrix.astype(np.float32)
-    matrix.indices = matrix.indices.astype(np.int32)
-    matrix.indptr = matrix.indptr.astype(np.int32)
-    return matrix, user_ids, item_ids
+    return _compact(matrix), user_ids, item_ids
 
 
 def matrix_from_sparse(X):
@@ -169,10 +174,7 @@ def matrix_from_sparse(X):
             "All values of the user-item matrix are zero: at least one interaction "
             "with a positive weight is needed."
         )
-    matrix.sum_duplicates()
-    matrix = matrix.astype(np.float32)
-    matrix.indices = matrix.indices.astype(np.int32)
-    matrix.indptr = matrix.indptr.astype(np.int32)
+    matrix = _compact(matrix)
     return matrix, np.arange(matrix.shape[0]), np.arange(matrix.shape[1])
 
 
