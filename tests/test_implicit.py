@@ -248,6 +248,39 @@ def test_other_errors():
         small().fit(X).add_items({5: [1.0]})
 
 
+def test_bad_weights_empty_and_zero_matrices():
+    pairs = np.array([[1, 2], [3, 4]])
+    for weights, match in [
+        ([1.0, np.nan], r"sample_weight\) contains NaN or infinity \(first at row 1"),
+        ([1.0, np.inf], "NaN or infinity"),
+        ([1.0, -2.0], r"non-negative \(implicit feedback\); got -2.0 at row 1"),
+        ([1.0], "one value per interaction row"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            small().fit(pairs, sample_weight=weights)
+    with pytest.raises(ValueError, match="0 sample"):
+        small().fit(np.empty((0, 2)))
+    # a sparse matrix's bad value is named by its (row, column)
+    with pytest.raises(ValueError, match=r"NaN or infinity \(first at entry \(1, 2\)"):
+        small().fit(sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0, np.nan]])))
+    with pytest.raises(ValueError, match=r"got -1.0 at entry \(0, 1\)"):
+        small().fit(sp.csr_matrix(np.array([[0, -1.0], [1.0, 0]])))
+    with pytest.raises(ValueError, match=r"user-item matrix is empty \(shape=\(0, 3\)"):
+        small().fit(sp.csr_matrix((0, 3)))
+    with pytest.raises(ValueError, match="All values of the user-item matrix are zero"):
+        small().fit(sp.csr_matrix((2, 3)))
+
+
+def test_sparse_input_is_not_modified():
+    X = sp.csr_matrix(np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0]]))
+    X.data[1] = 0.0  # an explicit zero, which fit drops from its own copy
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    rec = small(factors=2).fit(X)
+    assert rec.user_items_.nnz == 3
+    for array, saved in zip((X.data, X.indices, X.indptr), before, strict=True):
+        assert_array_equal(array, saved)
+
+
 def test_pickle_round_trip(interactions):
     X, content = interactions
     rec = small().fit(X, item_content=content)

@@ -65,8 +65,17 @@ def check_positive_int(value, name):
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
 
 
-def check_weights(weights, n_rows, what):
-    """Return ``weights`` as a float64 1-D array of finite non-negative values."""
+def check_weights(weights, n_rows, what, where=None):
+    """Return ``weights`` as a float64 1-D array of finite non-negative values.
+
+    Errors name ``what`` and the first bad position, as ``where(position)``
+    says it (``"row <position>"`` by default).
+    """
+    if where is None:
+
+        def where(pos):
+            return f"row {pos}"
+
     w = np.asarray(weights)
     if w.ndim != 1 or w.shape[0] != n_rows:
         raise ValueError(
@@ -80,12 +89,12 @@ def check_weights(weights, n_rows, what):
     bad = ~np.isfinite(w)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{what} contains NaN or infinity (first at row {pos}).")
+        raise ValueError(f"{what} contains NaN or infinity (first at {where(pos)}).")
     if (w < 0).any():
         pos = int(np.flatnonzero(w < 0)[0])
         raise ValueError(
             f"{what} must be non-negative (implicit feedback); got {show(w[pos])} at "
-            f"row {pos}."
+            f"{where(pos)}."
         )
     return w
 
@@ -161,13 +170,21 @@ def build_matrix(users, items, weights):
 
 def matrix_from_sparse(X):
     """Check a user-item sparse matrix; ids are its row and column indices."""
-    matrix = sp.csr_matrix(X, dtype=np.float64)
+    # a copy: eliminate_zeros and sum_duplicates work in place
+    matrix = sp.csr_matrix(X, dtype=np.float64, copy=True)
     if matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise ValueError(
             f"The user-item matrix is empty (shape={matrix.shape}); at least one "
             "user and one item are needed."
         )
-    check_weights(matrix.data, matrix.data.shape[0], "The user-item matrix's values")
+
+    def entry(pos):  # position in matrix.data -> (row, column)
+        row = int(np.searchsorted(matrix.indptr, pos, side="right")) - 1
+        return f"entry ({row}, {int(matrix.indices[pos])})"
+
+    check_weights(
+        matrix.data, matrix.data.shape[0], "The user-item matrix's values", entry
+    )
     matrix.eliminate_zeros()
     if matrix.nnz == 0:
         raise ValueError(
