@@ -434,6 +434,53 @@ def test_meta_estimator_errors(rng):
         list(SourceTargetKFold(3).split(X[:122], y[:122]))
 
 
+@pytest.mark.parametrize(
+    "meta",
+    [
+        SelectSource(LogisticRegression()),
+        ImportanceWeightingAdapter(
+            LogisticRegression(), domain_classifier=LogisticRegression()
+        ),
+    ],
+    ids=["SelectSource", "ImportanceWeightingAdapter"],
+)
+def test_meta_estimator_bad_domains_and_widths(rng, meta):
+    X, y, domain, _ = _shifted(rng)
+    with pytest.raises(ValueError, match="no labelled source row"):
+        clone(meta).fit(X, np.full(len(X), -1))
+    with pytest.raises(
+        ValueError, match="are source rows .* but their label is masked"
+    ):
+        clone(meta).fit(X, y, sample_domain=np.ones(len(X), dtype=int))
+    with pytest.raises(ValueError, match="are target rows .* but carry a label"):
+        clone(meta).fit(X, np.where(y < 0, 1, y), sample_domain=domain)
+    # a target with another number of features than the fit rows
+    fitted = clone(meta).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but .* is expecting 4"):
+        fitted.predict(X[:, :3])
+
+
+def test_pipeline_scorers_and_splitter_bad_input(rng):
+    X, y, domain, _ = _shifted(rng)
+    pipe = make_da_pipeline(CORALAdapter(), LogisticRegression()).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but CORALAdapter"):
+        pipe.predict(X[:, :3])
+    with pytest.raises(ValueError, match="no target row"):
+        make_da_pipeline(CORALAdapter(), LogisticRegression()).fit(
+            X, np.where(y < 0, 0, y)
+        )
+    source_masked = np.ones(len(X), dtype=int)
+    for scorer in (ImportanceWeightedScorer(), PredictionEntropyScorer()):
+        with pytest.raises(ValueError, match="but their label is masked"):
+            scorer(pipe, X, y, sample_domain=source_masked)
+        with pytest.raises(ValueError, match="without source rows"):
+            scorer(pipe, X[120:], y[120:])
+    with pytest.raises(ValueError, match="but their label is masked"):
+        list(SourceTargetKFold(3).split(X, y, sample_domain=source_masked))
+    with pytest.raises(ValueError, match="at least n_splits=3 source rows"):
+        list(SourceTargetKFold(3).split(X, np.full(len(X), -1)))
+
+
 # -- real data: Office-Caltech SURF --------------------------------------------------
 def test_coral_helps_on_office_caltech_dslr_to_webcam(shared_data):
     folder = shared_data / "domain-adaptation"

@@ -206,6 +206,18 @@ def test_contamination_half_is_allowed(data):
     OutlierDetector("KNN", contamination=0.5).fit(X_train)
 
 
+def test_detector_own_contamination_out_of_range(data):
+    X_train, _, _, _ = data
+    # contamination=None keeps the detector's own value, which must be in (0, 0.5]
+    with pytest.raises(ValueError, match=r"float in \(0, 0\.5\]; got 'auto'"):
+        OutlierDetector(IsolationForest()).fit(X_train)
+    # pyod checks its own range when the instance is cloned
+    knn = KNN()
+    knn.contamination = 0.7
+    with pytest.raises(ValueError, match=r"contamination must be in \(0, 0\.5\]"):
+        OutlierDetector(knn).fit(X_train)
+
+
 def test_unknown_detector_lists_the_available_ones(data):
     X_train, _, _, _ = data
     with pytest.raises(ValueError, match="Unknown pyod detector 'Nope'") as info:
