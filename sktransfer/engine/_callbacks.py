@@ -1,4 +1,5 @@
-"""Small skorch callbacks for fine-tuning: LR schedule and gradual unfreezing."""
+"""Small skorch callbacks for fine-tuning: LR schedules, gradual unfreezing and
+the weight of a domain adaptation loss."""
 
 import math
 
@@ -8,7 +9,26 @@ skorch = import_optional("skorch")
 
 from skorch.callbacks import Callback  # noqa: E402
 
-__all__ = ["GradualUnfreezing", "WarmupCosineLR", "lr_factor"]
+__all__ = [
+    "DomainLossWeight",
+    "GradualUnfreezing",
+    "OneCycleSchedule",
+    "WarmupCosineLR",
+    "ganin_factor",
+    "lr_factor",
+    "total_optimizer_steps",
+]
+
+
+def total_optimizer_steps(net, X):
+    """Optimizer steps of a whole ``fit`` of ``net`` on ``X`` (``max_epochs`` epochs).
+
+    The last, incomplete accumulation window of an epoch is stepped too.
+    """
+    batch_size = net.get_params_for("iterator_train").get("batch_size", net.batch_size)
+    batches = math.ceil(len(X) / batch_size) if batch_size > 0 else 1
+    steps_per_epoch = math.ceil(batches / net.accumulation_steps)
+    return max(1, steps_per_epoch * net.max_epochs)
 
 
 def lr_factor(step, total_steps, warmup_steps, schedule="cosine"):
@@ -47,12 +67,7 @@ class WarmupCosineLR(Callback):
         self.schedule = schedule
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        batch_size = net.get_params_for("iterator_train").get(
-            "batch_size", net.batch_size
-        )
-        batches = math.ceil(len(X) / batch_size) if batch_size > 0 else 1
-        steps_per_epoch = math.ceil(batches / net.accumulation_steps)
-        self.total_steps_ = max(1, steps_per_epoch * net.max_epochs)
+        self.total_steps_ = total_optimizer_steps(net, X)
         self.warmup_steps_ = (
             max(1, round(self.warmup_fraction * self.total_steps_))
             if self.warmup_fraction > 0
@@ -73,9 +88,101 @@ class WarmupCosineLR(Callback):
         groups = net.optimizer_.param_groups
         for group, base in zip(groups, self.base_lrs_, strict=True):
             group["lr"] = base * factor
+        net.history.record_batch("lr", groups[0]["lr"])
 
     def on_epoch_end(self, net, **kwargs):
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
+class OneCycleSchedule(Callback):
+    """The one-cycle policy (Smith & Topin, 2019), per optimizer step.
+
+    torch's :class:`~torch.optim.lr_scheduler.OneCycleLR` over the whole
+    ``fit``: each parameter group's rate rises from ``base / 25`` to its base
+    rate (its maximum) over the first ``warmup_fraction`` of the steps, then
+    falls to ``base / 25e4``, both along cosine curves; AdamW's ``beta1``
+    cycles the other way between 0.95 and 0.85. Discriminative learning rates
+    keep their ratios. The head group's rate is recorded in the history as
+    ``lr`` (per epoch and per batch).
+
+    Parameters
+    ----------
+    warmup_fraction : float
+        Fraction of the optimizer steps spent rising (torch's ``pct_start``).
+    """
+
+    def __init__(self, warmup_fraction=0.1):
+        self.warmup_fraction = warmup_fraction
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        torch = import_optional("torch")
+        self.total_steps_ = total_optimizer_steps(net, X)
+        base_lrs = [group["lr"] for group in net.optimizer_.param_groups]
+        self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
+            net.optimizer_,
+            max_lr=base_lrs,
+            total_steps=self.total_steps_,
+            pct_start=self.warmup_fraction,
+        )
+        self.first_step_ = net.optimizer_steps_
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        # one scheduler step per optimizer step taken since the last batch
+        done = min(self.total_steps_, net.optimizer_steps_ - self.first_step_)
+        while self.scheduler_.last_epoch < done:
+            self.scheduler_.step()
+        net.history.record_batch("lr", net.optimizer_.param_groups[0]["lr"])
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
+def ganin_factor(progress):
+    """DANN's weight schedule ``2 / (1 + exp(-10 p)) - 1`` at progress ``p`` in [0, 1].
+
+    From 0 at the start of training towards 1 at its end (Ganin & Lempitsky,
+    2015): the domain classifier is noisy at first, so its signal reaches the
+    features gradually.
+    """
+    return 2.0 / (1.0 + math.exp(-10.0 * min(1.0, max(0.0, progress)))) - 1.0
+
+
+class DomainLossWeight(Callback):
+    """Sets ``net.da_coefficient_`` before each training batch.
+
+    DANN (``"dann"``): ``weight * ganin_factor(p)``, ``p`` the fraction of the
+    ``fit``'s optimizer steps done; the gradient reversal layer multiplies
+    the domain classifier's gradient by minus this. Deep CORAL (``"coral"``):
+    ``weight``, constant. The value is recorded per epoch as ``da_weight``.
+
+    Parameters
+    ----------
+    method : {"dann", "coral"}
+    weight : float
+        The (maximum) weight.
+    """
+
+    def __init__(self, method, weight):
+        self.method = method
+        self.weight = weight
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.total_steps_ = total_optimizer_steps(net, X)
+        self.first_step_ = net.optimizer_steps_
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        if self.method == "dann":
+            progress = (net.optimizer_steps_ - self.first_step_) / self.total_steps_
+            net.da_coefficient_ = self.weight * ganin_factor(progress)
+        else:
+            net.da_coefficient_ = self.weight
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("da_weight", float(net.da_coefficient_))
 
 
 class GradualUnfreezing(Callback):

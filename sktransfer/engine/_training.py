@@ -14,7 +14,13 @@ pretrained network needs on top:
 * mixed precision: the forward pass runs under ``autocast`` in the requested
   precision and fp16 uses a ``GradScaler`` (a no-op for fp32 and bf16);
 * inputs of any kind (tensors, dicts of token tensors, lists of strings) are
-  moved to the device as they are and handed to the module unchanged.
+  moved to the device as they are and handed to the module unchanged;
+* domain adaptation inside training (``domain_loss``): each training batch of
+  labelled source rows is paired with a batch of unlabelled target rows drawn
+  from ``target_data``; both go through the backbone (separately, so that
+  BatchNorm layers see one domain at a time), the head sees the source
+  features only, and ``domain_loss(source_features, target_features,
+  coefficient)`` is added to the task loss.
 
 Batches follow skorch's convention for sample weights:
 ``({"data": inputs, "sample_weight": weights}, targets)``; the module gets
@@ -140,6 +146,18 @@ class TransferNet(skorch.NeuralNet):
         Autocast precision of the forward passes; fp16 adds loss scaling.
     accumulation_steps : int, default=1
         Batches whose gradients are summed before each optimizer step.
+    domain_loss : torch.nn.Module, optional
+        Called as ``domain_loss(source_features, target_features,
+        coefficient)``; returns ``(term added to the loss, value to record)``.
+        ``module`` must then have ``backbone`` and ``head`` submodules, and
+        ``target_data`` must be given. Its parameters (a domain classifier)
+        are learnable as ``domain_loss_.<name>`` in ``param_groups``.
+        ``coefficient`` is ``da_coefficient_``, set by a callback
+        (`DomainLossWeight`); the value is recorded per batch as ``da_loss``
+        and per epoch as ``train_da_loss``.
+    target_data : torch.utils.data.Dataset, optional
+        Unlabelled target items in the training items' format, served by the
+        training iterator (shuffled, restarted when used up).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -152,8 +170,14 @@ class TransferNet(skorch.NeuralNet):
         param_groups=None,
         precision="fp32",
         accumulation_steps=1,
+        domain_loss=None,
+        target_data=None,
         **kwargs,
     ):
+        # set before skorch's __init__: afterwards skorch refuses to store a
+        # torch module outside its initialize methods
+        self.domain_loss = domain_loss
+        self.target_data = target_data
         super().__init__(module, criterion=criterion, **kwargs)
         self.param_groups = param_groups
         self.precision = precision
@@ -164,11 +188,28 @@ class TransferNet(skorch.NeuralNet):
         super().initialize()
         self.optimizer_steps_ = 0
         self.pending_batches_ = 0
+        self.da_coefficient_ = 1.0
         self.refresh_frozen()
         return self
 
+    def initialize_module(self):
+        super().initialize_module()
+        if self.domain_loss is not None:
+            if self.target_data is None:
+                raise ValueError("domain_loss needs target_data (unlabelled rows)")
+            self.domain_loss_ = self.domain_loss.to(self.device)
+        return self
+
+    def _learnable(self):
+        """Learnable parameters by name (the domain loss's under ``domain_loss_.``)."""
+        named = dict(self.module_.named_parameters())
+        if self.domain_loss is not None:
+            for name, param in self.domain_loss_.named_parameters():
+                named[f"domain_loss_.{name}"] = param
+        return named
+
     def initialize_optimizer(self, triggered_directly=None):
-        named = dict(self.get_all_learnable_params())
+        named = self._learnable()
         _, kwargs = self.get_params_for_optimizer("optimizer", [])
         if self.param_groups is None:
             groups = [{"params": list(named.values())}]
@@ -223,13 +264,39 @@ class TransferNet(skorch.NeuralNet):
             move_to_device(weight, self.device),
         )
 
+    def _target_batch(self):
+        """The next batch of target inputs (a new shuffled pass when used up)."""
+        iterator = getattr(self, "target_iterator_", None)
+        batch = next(iterator, None) if iterator is not None else None
+        if batch is None:
+            self.target_iterator_ = iter(self.get_iterator(self.target_data, True))
+            batch = next(self.target_iterator_)
+        inputs, _ = unpack_data(batch)
+        return inputs["data"] if isinstance(inputs, dict) else inputs
+
+    def _adapted_forward(self, Xi, yi):
+        """Task loss on the source batch plus the domain loss against a target batch."""
+        source = Xi["data"] if isinstance(Xi, dict) else Xi
+        target = self._target_batch()
+        features = self.module_.backbone(move_to_device(source, self.device))
+        y_pred = self.module_.head(features)
+        task_loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        target_features = self.module_.backbone(move_to_device(target, self.device))
+        term, value = self.domain_loss_(features, target_features, self.da_coefficient_)
+        self.history.record_batch("da_loss", float(value))
+        self.epoch_da_losses_.append(float(value))
+        return y_pred, task_loss, task_loss + term
+
     def train_step(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         with self._autocast():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self.scaler_.scale(loss / self.accumulation_steps).backward()
+            if self.domain_loss is None:
+                y_pred = self.infer(Xi, **fit_params)
+                loss = total = self.get_loss(y_pred, yi, X=Xi, training=True)
+            else:
+                y_pred, loss, total = self._adapted_forward(Xi, yi)
+        self.scaler_.scale(total / self.accumulation_steps).backward()
         self.pending_batches_ += 1
         if self.pending_batches_ >= self.accumulation_steps:
             self._optimizer_step(batch)
@@ -239,7 +306,7 @@ class TransferNet(skorch.NeuralNet):
         self.scaler_.unscale_(self.optimizer_)
         self.notify(
             "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            named_parameters=TeeGenerator(iter(self._learnable().items())),
             batch=batch,
             training=True,
         )
@@ -262,6 +329,7 @@ class TransferNet(skorch.NeuralNet):
             return
         batch_count = 0
         last_batch = None
+        self.epoch_da_losses_ = []
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
@@ -273,6 +341,10 @@ class TransferNet(skorch.NeuralNet):
         if training and self.pending_batches_:
             self._optimizer_step(last_batch)
         self.history.record(prefix + "_batch_count", batch_count)
+        self.target_iterator_ = None  # each epoch starts a new pass over the target
+        if training and self.epoch_da_losses_:
+            mean = sum(self.epoch_da_losses_) / len(self.epoch_da_losses_)
+            self.history.record("train_da_loss", mean)
 
 
 class TransferClassifierNet(TransferNet, skorch.NeuralNetClassifier):

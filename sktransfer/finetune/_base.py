@@ -31,6 +31,7 @@ ROUTED_PREFIXES = (
     "iterator_valid",
 )
 STRATEGIES = ("head", "top", "full", "gradual")
+DOMAIN_ADAPTATION = ("dann", "coral", "adabn")
 
 
 class BaseFineTuner(BaseEstimator):
@@ -46,6 +47,9 @@ class BaseFineTuner(BaseEstimator):
 
     _modality = None
 
+    # with domain adaptation, sample_domain is requested when routing is on
+    __metadata_request__fit = {"sample_domain": True}
+
     _parameter_constraints = {
         "backbone": [str, object],
         "strategy": [StrOptions(set(STRATEGIES))],
@@ -56,13 +60,15 @@ class BaseFineTuner(BaseEstimator):
         "backbone_lr": [None, Interval(Real, 0, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "schedule": [StrOptions({"cosine", "constant"})],
+        "schedule": [StrOptions({"cosine", "constant", "onecycle"})],
         "warmup_fraction": [Interval(Real, 0, 1, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "accumulation_steps": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [None, Interval(Integral, 1, None, closed="left")],
+        "domain_adaptation": [None, StrOptions(set(DOMAIN_ADAPTATION))],
+        "da_weight": [Interval(Real, 0, None, closed="left")],
         "pretrained": ["boolean"],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
@@ -118,6 +124,12 @@ class BaseFineTuner(BaseEstimator):
                     f"one of {[p + '__' for p in ROUTED_PREFIXES]}"
                 )
 
+    @property
+    def _handles_masked_labels(self):
+        # make_da_pipeline leaves the estimator unwrapped: it takes the masked
+        # target rows itself when it adapts
+        return self.domain_adaptation is not None
+
     # -- fitting -----------------------------------------------------------
     def _resolve_spec(self):
         spec = get_backbone(self.backbone, modality=self._modality)
@@ -153,6 +165,11 @@ class BaseFineTuner(BaseEstimator):
                 f"{n_y}; give one target per input"
             )
         return data, y
+
+    def _validate_domains(self, X, y, sample_domain, spec, reset=True):
+        from sktransfer.finetune._domains import validate_domains
+
+        return validate_domains(self, X, y, sample_domain, spec, reset=reset)
 
     def _record_column(self, X):
         self.n_features_in_ = 1
@@ -198,7 +215,7 @@ class BaseFineTuner(BaseEstimator):
         )
         return np.sort(train), np.sort(valid)
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, sample_domain=None):
         torch = import_optional("torch")
         from sktransfer.engine._device import resolve_device, resolve_precision
         from sktransfer.finetune import _trainer
@@ -206,11 +223,30 @@ class BaseFineTuner(BaseEstimator):
         self._check_routed_params()
         spec = self._resolve_spec()
         warm = self.warm_start and getattr(self, "history_", None) is not None
-        data, y = self._validate_X_y(X, y, spec, reset=not warm)
+        if self.domain_adaptation is None:
+            if sample_domain is not None:
+                raise ValueError(
+                    f"{type(self).__name__}.fit got sample_domain but "
+                    f"domain_adaptation=None: set domain_adaptation to 'dann', "
+                    f"'coral' or 'adabn' to use target rows, or leave sample_domain "
+                    f"out"
+                )
+            data, y = self._validate_X_y(X, y, spec, reset=not warm)
+            source = np.ones(len(data), dtype=bool)
+        else:
+            data, y, source = self._validate_domains(
+                X, y, sample_domain, spec, reset=not warm
+            )
         n_samples = len(data)
+        source_idx = np.flatnonzero(source)
+        target_idx = None if source.all() else np.flatnonzero(~source)
         weights = self._sample_weights(sample_weight, n_samples)
         # fitted attributes are set only once training succeeded
-        targets, weights, fitted = self._prepare_targets(y, weights, warm)
+        targets, weights, fitted = self._prepare_targets(y, weights[source], warm)
+        stratify = self._stratify(targets)
+        if target_idx is not None:
+            # target rows: placeholders, never seen by the task loss
+            targets, weights = _spread(targets, source), _spread(weights, source)
         n_outputs = self._n_outputs(fitted)
         device = resolve_device(self.device)
         precision = resolve_precision(self.precision, device)
@@ -224,7 +260,9 @@ class BaseFineTuner(BaseEstimator):
                 module = self._get_module()
             else:
                 module = self._build_module(spec, n_outputs)
-            train_idx, valid_idx = self._split(self._stratify(targets), n_samples, seed)
+            train_idx, valid_idx = self._split(stratify, len(source_idx), seed)
+            train_idx = source_idx[train_idx]
+            valid_idx = None if valid_idx is None else source_idx[valid_idx]
             result = _trainer.train(
                 self,
                 spec=spec,
@@ -237,6 +275,7 @@ class BaseFineTuner(BaseEstimator):
                 device=device,
                 precision=precision,
                 history=self.history_ if warm else None,
+                target_idx=target_idx,
             )
         for name, value in fitted.items():
             setattr(self, name, value)
@@ -245,11 +284,18 @@ class BaseFineTuner(BaseEstimator):
         self._net = result.net
         previous = set(getattr(self, "_trained_names", ())) if warm else set()
         self._trained_names = previous | result.trained_names
-        self._stored_keys = (
-            list(module.state_dict())
+        stored = set(
+            module.state_dict()
             if not self.pretrained
             else changed_keys(module, self._trained_names)
         )
+        if self.domain_adaptation == "adabn":
+            from sktransfer.finetune._adaptation import batchnorm_state_keys
+
+            stored |= set(batchnorm_state_keys(module))  # re-estimated statistics
+        if warm:
+            stored |= set(getattr(self, "_stored_keys", ()))
+        self._stored_keys = [key for key in module.state_dict() if key in stored]
         self.history_ = result.net.history_
         return self
 
@@ -365,6 +411,13 @@ class BaseFineTuner(BaseEstimator):
             tags.input_tags.two_d_array = False
             tags.input_tags.string = self._modality == "text"
         return tags
+
+
+def _spread(values, source):
+    """``values`` of the source rows placed in a zero array over all rows."""
+    out = np.zeros((len(source), *values.shape[1:]), dtype=values.dtype)
+    out[source] = values
+    return out
 
 
 def _routed_prefix(key):

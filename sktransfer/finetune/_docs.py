@@ -49,12 +49,18 @@ lr_decay : float in (0, 1], default=0.8
 weight_decay : float, default=0.01
     AdamW's decoupled weight decay.""",
     "schedule": """\
-schedule : {"cosine", "constant"}, default="cosine"
-    Learning rates after the linear warm-up: cosine decay to zero over
-    ``max_epochs`` epochs, or constant.""",
+schedule : {"cosine", "constant", "onecycle"}, default="cosine"
+    Learning rates, per optimizer step over ``max_epochs`` epochs.
+    ``"cosine"``: linear warm-up, then cosine decay to zero. ``"constant"``:
+    linear warm-up, then constant. ``"onecycle"``: the one-cycle policy
+    (torch's ``OneCycleLR``): each rate rises from a 25th of its value to
+    its value over the first ``warmup_fraction`` of the steps, then falls
+    to ``1/250000`` of it, along cosine curves, while AdamW's ``beta1``
+    cycles between 0.95 and 0.85.""",
     "warmup_fraction": """\
 warmup_fraction : float in [0, 1), default=0.1
-    Fraction of the optimizer steps spent in the linear warm-up.""",
+    Fraction of the optimizer steps spent in the linear warm-up (the rising
+    phase with ``schedule="onecycle"``).""",
     "max_epochs": """\
 max_epochs : int, default=10
     Maximum number of passes over the training data.""",
@@ -74,6 +80,35 @@ validation_fraction : float in (0, 1), default=0.1
 n_iter_no_change : int, default=5
     Early stopping: stop after this many epochs without a better validation
     loss. ``None`` never stops early (the best epoch is still restored).""",
+    "domain_adaptation": """\
+domain_adaptation : {"dann", "coral", "adabn"} or None, default=None
+    Unsupervised domain adaptation inside fine-tuning. ``fit`` then takes
+    the labelled source rows and the unlabelled target rows stacked in
+    ``X``, the target rows' labels masked (``-1`` for classes, ``NaN`` for
+    regression) and/or a ``sample_domain`` (positive: source, negative:
+    target), as the adapters of `sktransfer.adapt` do. The task loss sees
+    the source rows only; the validation split is drawn from them.
+    ``"dann"`` (Ganin & Lempitsky, 2015): a domain classifier (MLP, two
+    hidden layers of 256) on the backbone's features, behind a gradient
+    reversal layer; each source batch is paired with a target batch.
+    ``"coral"`` (Deep CORAL, Sun & Saenko, 2016): ``da_weight`` times the
+    distance between the source and target feature covariances,
+    ``||C_s - C_t||_F^2 / (4 d^2)``, per pair of batches. Both need
+    backbone parameters that train (``strategy`` other than ``"head"``;
+    an error otherwise). ``"adabn"`` (Li et al., 2016): the BatchNorm
+    running statistics of the backbone are re-estimated on the source rows
+    before training and on the target rows after it, so predictions
+    normalise with the target's statistics; any strategy, but the backbone
+    needs BatchNorm layers (an error otherwise). Without it (``None``),
+    ``-1`` is an ordinary label and ``NaN`` targets are an error.""",
+    "da_weight": """\
+da_weight : float >= 0, default=1.0
+    Weight of the domain loss. ``"dann"``: the largest coefficient of the
+    gradient reversal, reached along Ganin's schedule
+    ``da_weight * (2 / (1 + exp(-10 p)) - 1)``, ``p`` the fraction of the
+    optimizer steps done (the domain classifier itself always learns at
+    full rate). ``"coral"``: the constant weight of the CORAL loss.
+    Unused by ``"adabn"``.""",
     "class_weight": """\
 class_weight : dict, "balanced" or None, default=None
     Weights of the classes in the loss; ``"balanced"`` weights each class
@@ -154,6 +189,8 @@ COMMON_TRAINING = [
     "accumulation_steps",
     "validation_fraction",
     "n_iter_no_change",
+    "domain_adaptation",
+    "da_weight",
 ]
 COMMON_RUNTIME = [
     "pretrained",

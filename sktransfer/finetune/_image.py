@@ -19,7 +19,9 @@ _IMAGE_CONSTRAINTS = {
 _ATTRIBUTES = """\
 history_ : skorch.callbacks.History
     Per-epoch (and per-batch) records: ``train_loss``, ``valid_loss``,
-    ``valid_acc`` (classifiers), ``lr``, ``dur``.
+    ``valid_acc`` (classifiers), ``lr``, ``dur``; with
+    ``domain_adaptation="dann"`` or ``"coral"`` also ``train_da_loss`` (the
+    domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
 n_features_in_ : int
@@ -62,6 +64,8 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         accumulation_steps=1,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        domain_adaptation=None,
+        da_weight=1.0,
         class_weight=None,
         label_smoothing=0.0,
         augment="auto",
@@ -92,6 +96,8 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         self.accumulation_steps = accumulation_steps
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.domain_adaptation = domain_adaptation
+        self.da_weight = da_weight
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.augment = augment
@@ -132,6 +138,8 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         accumulation_steps=1,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        domain_adaptation=None,
+        da_weight=1.0,
         augment="auto",
         image_size=None,
         pretrained=True,
@@ -160,6 +168,8 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         self.accumulation_steps = accumulation_steps
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.domain_adaptation = domain_adaptation
+        self.da_weight = da_weight
         self.augment = augment
         self.image_size = image_size
         self.pretrained = pretrained

@@ -25,24 +25,41 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, sample_domain=None):
         """Fine-tune the backbone and a new classification head.
 
         Parameters
         ----------
         X : array-like or sequence
-            Inputs of the kind the estimator takes.
+            Inputs of the kind the estimator takes. With
+            ``domain_adaptation``: the labelled source rows and the unlabelled
+            target rows, stacked.
         y : array-like of shape (n_samples,)
             Labels of any hashable type (str, int, ...); at least two classes.
+            With ``domain_adaptation``, ``-1`` (or ``None`` / ``NaN``) marks
+            the unlabelled target rows; mixing ``-1`` with string labels
+            needs an object array.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights of the loss.
+            Per-sample weights of the loss (those of target rows are unused).
+        sample_domain : array-like of shape (n_samples,), default=None
+            With ``domain_adaptation`` only: positive for source rows,
+            negative for target rows; inferred from the masked labels when
+            absent, and must agree with them. Routed by scikit-learn's
+            metadata routing when that is enabled.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, sample_domain)
+
+    def _masked_rows(self, y):
+        from sktransfer.adapt._domain import masked_labels
+
+        if not hasattr(y, "dtype"):  # keep -1 an int next to str labels
+            y = np.array(list(y), dtype=object)
+        return masked_labels(y)
 
     def _prepare_targets(self, y, weights, warm):
         y = _check_y(y, estimator=self)
@@ -163,24 +180,44 @@ class RegressorFineTuner(RegressorMixin, BaseFineTuner):
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, sample_domain=None):
         """Fine-tune the backbone and a new regression head.
 
         Parameters
         ----------
         X : array-like or sequence
-            Inputs of the kind the estimator takes.
+            Inputs of the kind the estimator takes. With
+            ``domain_adaptation``: the labelled source rows and the unlabelled
+            target rows, stacked.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Finite numeric targets.
+            Finite numeric targets. With ``domain_adaptation``, ``NaN`` (in
+            every output) marks the unlabelled target rows.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights of the loss.
+            Per-sample weights of the loss (those of target rows are unused).
+        sample_domain : array-like of shape (n_samples,), default=None
+            With ``domain_adaptation`` only: positive for source rows,
+            negative for target rows; inferred from the masked targets when
+            absent, and must agree with them. Routed by scikit-learn's
+            metadata routing when that is enabled.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, sample_domain)
+
+    def _masked_rows(self, y):
+        # regression: only NaN masks a row (-1 is an ordinary value)
+        try:
+            values = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets, with NaN on the "
+                f"unlabelled target rows: {error}"
+            ) from None
+        masked = np.isnan(values)
+        return masked.reshape(len(masked), -1).all(axis=1)
 
     def _prepare_targets(self, y, weights, warm):
         y = _check_y(y, multi_output=True, y_numeric=True, estimator=self)

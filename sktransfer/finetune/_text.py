@@ -17,7 +17,9 @@ _TEXT_CONSTRAINTS = {
 _ATTRIBUTES = """\
 history_ : skorch.callbacks.History
     Per-epoch (and per-batch) records: ``train_loss``, ``valid_loss``,
-    ``valid_acc`` (classifiers), ``lr``, ``dur``.
+    ``valid_acc`` (classifiers), ``lr``, ``dur``; with
+    ``domain_adaptation="dann"`` or ``"coral"`` also ``train_da_loss`` (the
+    domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
 n_features_in_ : int
@@ -61,6 +63,8 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         accumulation_steps=1,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        domain_adaptation=None,
+        da_weight=1.0,
         class_weight=None,
         label_smoothing=0.0,
         max_length=None,
@@ -89,6 +93,8 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         self.accumulation_steps = accumulation_steps
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.domain_adaptation = domain_adaptation
+        self.da_weight = da_weight
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.max_length = max_length
@@ -127,6 +133,8 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         accumulation_steps=1,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        domain_adaptation=None,
+        da_weight=1.0,
         max_length=None,
         pretrained=True,
         device="auto",
@@ -153,6 +161,8 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         self.accumulation_steps = accumulation_steps
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.domain_adaptation = domain_adaptation
+        self.da_weight = da_weight
         self.max_length = max_length
         self.pretrained = pretrained
         self.device = device

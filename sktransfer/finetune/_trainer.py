@@ -8,6 +8,12 @@ Two paths:
   epochs after the first cost almost nothing;
 * **full path**: otherwise every batch runs the whole network; frozen parts
   stay in eval mode and get no gradients.
+
+Domain adaptation (``estimator.domain_adaptation``) adds to either path:
+DANN and Deep CORAL pair each source batch with a target batch and add their
+loss (full path only: they need backbone parameters that train); AdaBN
+re-estimates the BatchNorm statistics on the source rows before training and
+on the target rows after it.
 """
 
 from dataclasses import dataclass
@@ -60,14 +66,28 @@ def _features_dataset(features, targets, weights, positions):
     return LabelledDataset(inputs, target, weight)
 
 
-def _callbacks(estimator, plan_stages, has_valid, fast):
+def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
     skorch = import_optional("skorch")
-    from sktransfer.engine._callbacks import GradualUnfreezing, WarmupCosineLR
+    from sktransfer.engine._callbacks import (
+        DomainLossWeight,
+        GradualUnfreezing,
+        OneCycleSchedule,
+        WarmupCosineLR,
+    )
     from sktransfer.finetune._base import copy_callbacks
 
-    callbacks = [
-        ("lr_schedule", WarmupCosineLR(estimator.warmup_fraction, estimator.schedule))
-    ]
+    if estimator.schedule == "onecycle":
+        schedule = OneCycleSchedule(estimator.warmup_fraction)
+    else:
+        schedule = WarmupCosineLR(estimator.warmup_fraction, estimator.schedule)
+    callbacks = [("lr_schedule", schedule)]
+    if adversarial:
+        callbacks.append(
+            (
+                "da_weight",
+                DomainLossWeight(estimator.domain_adaptation, estimator.da_weight),
+            )
+        )
     if len(plan_stages) > 1 and not fast:
         callbacks.append(("unfreeze", GradualUnfreezing(plan_stages)))
     if has_valid:
@@ -101,8 +121,12 @@ def train(
     device,
     precision,
     history=None,
+    target_idx=None,
 ):
     """Train ``module`` in place on ``data`` as ``estimator``'s parameters say.
+
+    ``target_idx``: positions of the unlabelled target rows (domain
+    adaptation); ``targets`` and ``weights`` hold placeholders there.
 
     Returns
     -------
@@ -129,10 +153,18 @@ def train(
         bool(plan.trained)
     )
     fast = not plan.trained and not augment
+    method = estimator.domain_adaptation
+    adversarial = method in ("dann", "coral")
+    _check_adaptation(estimator, spec, module, plan, target_idx)
     module.to(device)
     head_names = [f"head.{name}" for name, _ in module.head.named_parameters()]
+    adaptation = {}  # the TransferNet arguments of DANN / Deep CORAL
+    if method == "adabn":
+        # each domain normalised with its own statistics: the source's in training
+        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
+        _adapt_batchnorm(estimator, module, data, np.sort(labelled_idx), spec, device)
     if fast:
-        features = estimator._run(module.backbone, data, spec)
+        features = _backbone_features(estimator, module, data, spec, target_idx)
         train_ds = _features_dataset(features, targets, weights, train_idx)
         valid_ds = (
             None
@@ -157,6 +189,18 @@ def train(
             ([BODY_PREFIX + name for name in names], rate)
             for names, rate in plan.groups
         ]
+        if adversarial:
+            domain_loss = _domain_loss(method, module.head.in_features)
+            groups.append(
+                (
+                    [f"domain_loss_.{n}" for n, _ in domain_loss.named_parameters()],
+                    estimator.lr,
+                )
+            )
+            adaptation = {
+                "domain_loss": domain_loss,
+                "target_data": labelled(target_idx, augment),
+            }
         stages = [
             (start, set(head_names) | {BODY_PREFIX + name for name in names})
             for start, names in plan.stages
@@ -184,13 +228,16 @@ def train(
         max_epochs=estimator.max_epochs,
         batch_size=estimator.batch_size,
         train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
-        callbacks=_callbacks(estimator, stages, valid_ds is not None, fast),
+        callbacks=_callbacks(
+            estimator, stages, valid_ds is not None, fast, adversarial
+        ),
         verbose=estimator.verbose,
         device=str(device),
         param_groups=groups,
         precision=precision,
         accumulation_steps=estimator.accumulation_steps,
         optimizer__weight_decay=estimator.weight_decay,
+        **adaptation,
         **{
             "predict_nonlinearity": None,
             **net_kwargs,
@@ -206,4 +253,76 @@ def train(
     trained = set().union(*(names for _, names in stages))
     if fast:
         trained = {f"head.{name}" for name in trained}
+    if method == "adabn":
+        # predictions normalise with the target's statistics
+        _adapt_batchnorm(estimator, module, data, target_idx, spec, device)
     return TrainResult(net=net, trained_names=trained)
+
+
+def _backbone_features(estimator, module, data, spec, target_idx):
+    """Backbone features of the labelled rows (every row without target rows)."""
+    if target_idx is None:
+        return estimator._run(module.backbone, data, spec)
+    labelled_idx = np.setdiff1d(np.arange(len(data)), target_idx)
+    out = estimator._run(module.backbone, data, spec, positions=list(labelled_idx))
+    features = np.zeros((len(data), out.shape[1]), dtype=out.dtype)
+    features[labelled_idx] = out
+    return features
+
+
+def _domain_loss(method, n_features):
+    from sktransfer.finetune._adaptation import CORALLoss, DANNLoss
+
+    return DANNLoss(n_features) if method == "dann" else CORALLoss()
+
+
+def _check_adaptation(estimator, spec, module, plan, target_idx):
+    """Clear errors for a domain adaptation option the set-up cannot honour."""
+    from sktransfer.finetune._adaptation import batchnorm_layers
+
+    method = estimator.domain_adaptation
+    if method is None:
+        return
+    if target_idx is None or len(target_idx) == 0:
+        raise ValueError(f"domain_adaptation={method!r} needs target rows")
+    if method in ("dann", "coral") and not plan.trained:
+        raise ValueError(
+            f"domain_adaptation={method!r} aligns the backbone's features by "
+            f"training the backbone, but strategy={estimator.strategy!r} (with "
+            f"freeze={estimator.freeze!r}) trains no parameter of backbone "
+            f"{spec.name!r}, so the features cannot move. Use strategy='top', "
+            f"'full' or 'gradual'; or domain_adaptation='adabn'; or align frozen "
+            f"embeddings with an adapter (sktransfer.adapt.CORALAdapter, ...)."
+        )
+    if method == "adabn" and not batchnorm_layers(module.backbone):
+        raise ValueError(
+            f"domain_adaptation='adabn' re-estimates BatchNorm statistics on the "
+            f"target rows, but backbone {spec.name!r} has no BatchNorm layer "
+            f"(transformers use LayerNorm). Use domain_adaptation='dann' or "
+            f"'coral' with strategy='top' or 'full' instead."
+        )
+    if method == "adabn" and len(target_idx) < 2:
+        raise ValueError(
+            "domain_adaptation='adabn' needs at least 2 target rows to estimate "
+            f"BatchNorm statistics, got {len(target_idx)}"
+        )
+
+
+def _adapt_batchnorm(estimator, module, data, positions, spec, device):
+    """AdaBN: BatchNorm statistics of ``module.backbone`` from the rows at ``positions``."""
+    from sktransfer.finetune._adaptation import even_batches, reestimate_batchnorm
+
+    positions = [int(p) for p in positions]
+    dataset = estimator._input_dataset(data, positions, False, spec)
+    collate = None
+    if spec.modality == "text":
+        from sktransfer.finetune._module import TextCollate
+
+        collate = TextCollate(estimator._tokenizer(module), with_targets=False)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=even_batches(len(positions), estimator.batch_size),
+        collate_fn=collate,
+        num_workers=getattr(estimator, "num_workers", 0),
+    )
+    reestimate_batchnorm(module.backbone.to(device), loader, device)
