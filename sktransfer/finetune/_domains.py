@@ -56,4 +56,9 @@ def validate_domains(estimator, X, y, sample_domain, spec, reset=True):
             f"NaN (regression), or give them a negative sample_domain; or set "
             f"domain_adaptation=None to train without adaptation."
         )
-    return data, _safe_indexing(y, np.flatnonzero(source)), source
+    y_source = _safe_indexing(y, np.flatnonzero(source))
+    if getattr(getattr(y_source, "dtype", None), "kind", None) == "O":
+        # an object array only held -1 next to the labels: give the labels
+        # their own dtype back (ints stay ints for type_of_target)
+        y_source = np.asarray(y_source.tolist())
+    return data, y_source, source
