@@ -109,7 +109,8 @@ fig.tight_layout()
 # What the feature clusters hold
 # ------------------------------
 # Each row shows eight images of one KMeans cluster on the pretrained
-# features, labelled with the cluster's most common true class.
+# features, labelled with the cluster's most common true class and, in
+# brackets, the cluster's size. Two clusters may share a majority class.
 cluster_ids = clusterers["KMeans"].fit_predict(representations["pretrained features"])
 fig, axes = plt.subplots(10, 8, figsize=(6, 8))
 for row, cluster in enumerate(range(10)):
