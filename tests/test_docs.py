@@ -1,18 +1,24 @@
 """The documentation site builds, offline, with warnings as errors.
 
-``test_site_builds`` runs the documented command, ``sphinx-build -W -b html
-docs docs/_build/html``, with the example gallery executed, on a copy of
-``docs/`` and ``examples/`` in a temporary folder (so that no earlier build's
-output is reused, and the working tree is left alone). The other tests read
-that build: every example ran and drew at least one figure, and every public
-object has its page in the API reference, methods included. On two CPU cores
-the build takes a few minutes: running the examples is most of it (each is
-meant to take under a minute). These tests are marked ``docs`` (see
-``tests/conftest.py``) and run with ``python -m pytest -m docs``;
-``tests/test_docs_pages.py`` checks the pages' code and configuration in the
-default run.
+Two builds of the documented command, ``sphinx-build -W -b html docs
+docs/_build/html``, each on a copy of ``docs/`` and ``examples/`` in a
+temporary folder (so that no earlier build's output is reused, and the
+working tree is left alone):
+
+* the **quick build**, ``-D plot_gallery=0``, in the default test run: every
+  page, the API reference and the gallery pages (the examples' text and code,
+  checked as reStructuredText), without running the examples. The other
+  tests read it: every public object has its page, methods included, and
+  every example has its gallery page. The examples themselves run in
+  ``tests/test_examples.py``, in the default run too.
+* the **gallery build**, with every example executed, as the site is
+  published: marked ``docs``, left out of the default run (running each
+  example a second time would add minutes to CI for little more than the
+  figures' placement on the pages) and run with ``python -m pytest -m docs``.
+  It checks that every example ran inside Sphinx and drew its figures.
 """
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -24,6 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = sorted((ROOT / "examples").glob("**/plot_*.py"))
+EXAMPLE_IDS = [p.relative_to(ROOT / "examples").as_posix() for p in EXAMPLES]
 GENERATED = (
     "_build",
     "auto_examples",
@@ -38,9 +45,8 @@ import sktransfer_docs  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    work = tmp_path_factory.mktemp("site")
+def _build(work, *options):
+    """Run the documented build command on a fresh copy of the sources."""
     shutil.copytree(DOCS, work / "docs", ignore=shutil.ignore_patterns(*GENERATED))
     shutil.copytree(
         ROOT / "examples",
@@ -59,48 +65,50 @@ def site(tmp_path_factory):
     }
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
     result = subprocess.run(
-        [*command, str(work / "docs"), str(work / "html")],
+        [*command, *options, str(work / "docs"), str(work / "html")],
         capture_output=True,
         text=True,
         env=env,
         cwd=work,
         timeout=3600,  # a guard against a hung build, not a performance check
     )
-    return result, work
-
-
-def test_site_builds_with_warnings_as_errors(site):
-    result, work = site
     assert result.returncode == 0, (
         f"sphinx-build failed (exit {result.returncode}).\n"
         f"--- stderr (end) ---\n{result.stderr[-8000:]}\n"
         f"--- stdout (end) ---\n{result.stdout[-4000:]}"
     )
     assert (work / "html" / "index.html").is_file()
-    assert "examples were executed" not in result.stdout  # the gallery really ran
+    return result
 
 
-@pytest.mark.parametrize(
-    "example",
-    EXAMPLES,
-    ids=[p.relative_to(ROOT / "examples").as_posix() for p in EXAMPLES],
-)
-def test_example_ran_and_drew_a_figure(site, example):
-    _, work = site
+@pytest.fixture(scope="module")
+def quick_site(tmp_path_factory):
+    work = tmp_path_factory.mktemp("quick_site")
+    return _build(work, "-D", "plot_gallery=0"), work
+
+
+@pytest.fixture(scope="module")
+def gallery_site(tmp_path_factory):
+    work = tmp_path_factory.mktemp("gallery_site")
+    return _build(work), work
+
+
+def test_quick_build_passes_with_warnings_as_errors(quick_site):
+    result, _ = quick_site
+    assert "no examples were executed" in result.stdout  # the quick one indeed
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=EXAMPLE_IDS)
+def test_every_example_has_a_gallery_page(quick_site, example):
+    _, work = quick_site
     sub = example.parent.relative_to(ROOT / "examples")
-    gallery = work / "docs" / "auto_examples" / sub
-    figures = sorted((gallery / "images").glob(f"sphx_glr_{example.stem}_*.png"))
-    assert figures, f"{example.name} produced no figure"
     page = work / "html" / "auto_examples" / sub / f"{example.stem}.html"
-    assert page.is_file()
-    assert "Traceback" not in page.read_text(encoding="utf-8")
+    assert page.is_file(), f"no gallery page for {example.name}"
 
 
-def test_api_reference_has_every_public_object(site):
+def test_api_reference_has_every_public_object(quick_site):
     """Every name in a public ``__all__`` (classes and functions) has a page."""
-    _, work = site
-    import importlib
-
+    _, work = quick_site
     import sktransfer
 
     expected = set()
@@ -129,3 +137,22 @@ def test_api_reference_has_every_public_object(site):
     for page in (work / "html" / "gen_modules").glob("*.html"):
         text = page.read_text()
         assert "numpy:array_like" not in text and ">python:" not in text, page.name
+
+
+@pytest.mark.docs
+def test_gallery_build_runs_every_example(gallery_site):
+    result, _ = gallery_site
+    assert "examples were executed" not in result.stdout  # the gallery really ran
+
+
+@pytest.mark.docs
+@pytest.mark.parametrize("example", EXAMPLES, ids=EXAMPLE_IDS)
+def test_example_ran_and_drew_a_figure(gallery_site, example):
+    _, work = gallery_site
+    sub = example.parent.relative_to(ROOT / "examples")
+    gallery = work / "docs" / "auto_examples" / sub
+    figures = sorted((gallery / "images").glob(f"sphx_glr_{example.stem}_*.png"))
+    assert figures, f"{example.name} produced no figure"
+    page = work / "html" / "auto_examples" / sub / f"{example.stem}.html"
+    assert page.is_file()
+    assert "Traceback" not in page.read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ a PNG, which also checks that each one can be drawn. The examples' own
 temporary folders go to the test's temporary folder.
 
 The examples are meant to take about a minute or less each on two CPU cores
-(``docs/examples_timing.rst`` records measured times); nothing here checks a
+(``docs/install.rst``, "Example run times", records measured times); nothing here checks a
 duration. The docs build (``tests/test_docs.py``) renders the same scripts
 as the gallery.
 """
