@@ -1,6 +1,7 @@
 """Contract tests for the embedders on raw inputs (images, texts)."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -182,3 +183,60 @@ def test_column_transformer_over_image_paths_text_and_numbers(tmp_path):
     names = model[0].get_feature_names_out()
     assert names[0] == "image__imageembedder0" and names[-1] == "numbers__stock"
     assert model.predict(frame).shape == (12,)
+
+
+def _failing_backend(graph_module, example_inputs):
+    raise RuntimeError("this backend always fails")
+
+
+def test_compile_matches_eager_shares_weights_and_stays_out_of_the_pickle():
+    eager = ImageEmbedder(backbone="toy-image").fit(IMAGES)
+    est = ImageEmbedder(backbone="toy-image", compile=True).fit(IMAGES)
+    assert est.fingerprint_ == eager.fingerprint_  # same cache entries
+    assert est._model is eager._model and est._runner is not eager._runner
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback to eager
+        Z = est.transform(IMAGES)
+    assert est._runner._compiled_call_impl is not None  # still compiled
+    np.testing.assert_allclose(Z, eager.transform(IMAGES), rtol=1e-4, atol=1e-5)
+    again = clone(est).fit(IMAGES[:2])
+    assert again._runner is est._runner  # compiled once per process
+
+    blob = pickle.dumps(est)
+    assert len(blob) < 20_000
+    np.testing.assert_allclose(pickle.loads(blob).transform(IMAGES), Z, atol=1e-5)
+    heavy = pickle.loads(
+        pickle.dumps(clone(est).set_params(store_weights_in_pickle=True).fit(IMAGES))
+    )
+    assert type(heavy.__dict__["_model"]) is type(eager._model)  # eager weights only
+    np.testing.assert_allclose(heavy.transform(IMAGES), Z, atol=1e-5)
+    assert heavy._runner is not heavy._model  # compiled again after loading
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning():
+    eager = ImageEmbedder(backbone="toy-image").fit_transform(IMAGES)
+    est = ImageEmbedder(backbone="toy-image", compile={"backend": _failing_backend})
+    est.fit(IMAGES)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed.*always fails"):
+        Z = est.transform(IMAGES)
+    np.testing.assert_array_equal(Z, eager)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # warned once, then eager
+        np.testing.assert_array_equal(est.transform(IMAGES), eager)
+
+    # layer outputs come from forward hooks: traced by dynamo as well
+    layers = {"layer": ["2", "4"], "pooling": "avgmax"}
+    hooked = ImageEmbedder(backbone="toy-image", compile={"backend": "eager"}, **layers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        Z = hooked.fit(IMAGES).transform(IMAGES)
+    assert hooked._runner._compiled_call_impl is not None
+    reference = ImageEmbedder(backbone="toy-image", **layers).fit_transform(IMAGES)
+    np.testing.assert_allclose(Z, reference, atol=1e-6)
+
+    with pytest.raises(
+        ValueError, match=r"unknown torch.compile option\(s\) \['mood'\]"
+    ):
+        TextEmbedder(backbone="toy-text", compile={"mood": "fast"}).fit(TEXTS)
+    with pytest.raises(ValueError, match="'compile' parameter"):
+        TextEmbedder(backbone="toy-text", compile="yes").fit(TEXTS)

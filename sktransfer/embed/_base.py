@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.engine._cache import as_cache
+from sktransfer.engine._compile import compile_options
 from sktransfer.engine._device import PRECISIONS
 
 __all__ = ["BaseEmbedder"]
@@ -42,6 +43,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "precision": [StrOptions(set(PRECISIONS))],
         "normalize": ["boolean"],
         "cache": [None, str, os.PathLike, object],
+        "compile": ["boolean", dict],
         "store_weights_in_pickle": ["boolean"],
         "verbose": ["verbose"],
     }
@@ -86,6 +88,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._record_column(X)
         self._spec = spec
         self._cache = as_cache(self.cache)
+        compile_options(self.compile)  # unknown torch.compile options fail here
         self.fingerprint_ = self._load_model()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
@@ -116,7 +119,12 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
         Backbones given by name are loaded once per process and fingerprint
         (see `sktransfer.engine._shared`); modules and specs given as objects
-        are built for this estimator alone.
+        are built for this estimator alone. ``self._runner`` is what the
+        forward passes call: the model itself, or a compiled copy of it when
+        ``compile`` is set (shared per process too, under its own key, so
+        compiled and eager estimators never swap models). Compilation does
+        not change the fingerprint: the outputs are the same up to float
+        rounding, so compiled and eager estimators share cache entries.
         """
         from sktransfer.engine._device import resolve_device, resolve_precision
         from sktransfer.engine._shared import shared_model
@@ -141,12 +149,28 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 model = model.to(memory_format=import_optional("torch").channels_last)
             return model
 
-        if isinstance(self.backbone, str) and spec.modality != "numeric":
-            self._model = shared_model((fingerprint, str(self._device)), load)
-        else:
-            self._model = load()
+        shared = isinstance(self.backbone, str) and spec.modality != "numeric"
+        key = (fingerprint, str(self._device))
+        self._model = shared_model(key, load) if shared else load()
+        self._runner = self._model  # probe eagerly: compile at the first transform
         self.embedding_dim_ = self._probe_dim(spec)
+        self._runner = self._make_runner(key if shared else None)
         return fingerprint
+
+    def _make_runner(self, shared_key=None):
+        """The module the forward passes call: ``_model``, or a compiled copy."""
+        from sktransfer.engine._compile import compile_key, compiled_copy
+        from sktransfer.engine._shared import shared_model
+
+        options = compile_options(self.compile)
+        if options is None:
+            return self._model
+        if shared_key is None:
+            return compiled_copy(self._model, options)
+        return shared_model(
+            (*shared_key, "compiled", compile_key(options)),
+            lambda: compiled_copy(self._model, options),
+        )
 
     def _channels_last(self, spec):
         """Convnets run faster with channels-last tensors (oneDNN on CPU, cuDNN on CUDA)."""
@@ -184,7 +208,9 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._cache = as_cache(self.cache)
         if getattr(self, "_model", None) is None:
             self._load_model()
-        return self._model
+        elif self.__dict__.get("_runner") is None:  # unpickled with its weights
+            self._runner = self._make_runner()
+        return self._runner
 
     def transform(self, X):
         """Embed ``X`` with the frozen backbone.
@@ -253,7 +279,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         from sktransfer.engine._inference import run_inference
 
         return run_inference(
-            self._model,
+            self._runner,
             TensorRowsDataset(np.ascontiguousarray(X, dtype=np.float32)),
             batch_size=self.batch_size,
             device=self._device,
@@ -265,6 +291,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def __getstate__(self):
         state = super().__getstate__()
         model = state.pop("_model", None)
+        state.pop("_runner", None)  # a compiled copy never goes in the pickle
         state.pop("_spec", None)
         state.pop("_device", None)
         if self.store_weights_in_pickle and model is not None:
