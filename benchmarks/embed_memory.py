@@ -5,11 +5,12 @@ process that loads the model and embeds one batch, and a process that embeds
 all files. The difference is what the 5,000 files cost; holding them decoded
 and preprocessed would cost N x 3 x 224 x 224 x 4 bytes.
 
-Run: python benchmarks/embed_memory.py [--n 5000]
+Run: python -m benchmarks.embed_memory [--n 5000]
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,12 +52,14 @@ def main():
     from sktransfer.backbones import get_backbone
 
     rng = np.random.default_rng(0)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.n):
             image = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
             Image.fromarray(image).save(Path(tmp) / f"{i:05d}.jpg", quality=85)
         base = run(tmp, args.batch_size, args.batch_size)
         full = run(tmp, args.n, args.batch_size)
+    load_after = os.getloadavg()
     model = get_backbone("tf_efficientnet_lite0").build()
     model_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
     batch_mb = args.batch_size * 3 * 224 * 224 * 4 / 2**20
@@ -66,7 +69,10 @@ def main():
     lines = [
         "# Peak memory while embedding image files",
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine()}. Load average (1, 5, 15 min) at the start "
+        f"{', '.join(f'{v:.2f}' for v in load_before)}, at the end "
+        f"{', '.join(f'{v:.2f}' for v in load_after)} (shared machine: seconds are "
+        "noisy; memory is not).",
         f"tf_efficientnet_lite0, batch size {args.batch_size}, {args.n} JPEG files (128x96, random "
         "pixels), each run in a fresh process.",
         "",
@@ -78,10 +84,20 @@ def main():
         f"Growth from {base['n']} to {full['n']} images: **{growth:.0f} MB**, of which the output "
         f"array itself is {out_mb:.0f} MB ({args.n} x 1280 float32).",
         f"For scale: model weights {model_mb:.0f} MB; one preprocessed batch {batch_mb:.0f} MB; all "
-        f"{args.n} images preprocessed at once would be {all_mb:.0f} MB. Images are decoded batch by "
-        "batch, so memory does not grow with the number of files beyond the output.",
+        f"{args.n} images preprocessed at once would be {all_mb:.0f} MB. "
+        + (
+            f"The {args.n} files cost {growth:.0f} MB, {growth / all_mb:.0%} of "
+            "that: images are decoded batch by batch, and beyond the output the "
+            "growth stays within two batches plus allocator slack (64 MB)."
+            if growth < out_mb + 2 * batch_mb + 64
+            else f"Memory grew {growth - out_mb:.0f} MB beyond the output: more than "
+            "two batches and allocator slack, so something holds more than a batch."
+        ),
         "",
-        "Command: `python benchmarks/embed_memory.py`",
+        "Command: `python -m benchmarks.embed_memory"
+        + (f" --n {args.n}" if args.n != 5000 else "")
+        + (f" --batch-size {args.batch_size}" if args.batch_size != 32 else "")
+        + "`",
     ]
     write_result("embed_memory", "\n".join(lines) + "\n")
 
