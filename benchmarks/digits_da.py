@@ -23,8 +23,8 @@ only, through ``make_da_pipeline``), and with ``domain_adaptation="dann"``,
 not tuned on target labels: AdamW, lr 1e-3, cosine schedule, 10 epochs,
 batches of 64, no validation split, ``da_weight=1``.
 
-Run from the repository root: ``python -m benchmarks.digits_da`` (about 2
-minutes on 2 cores for the adapters, a few more for the CNN). Writes
+Run from the repository root: ``python -m benchmarks.digits_da`` (10 to 20
+minutes on 2 shared cores, about 2.5 of them for the CNN). Writes
 ``benchmarks/results/digits_da.md``; ``--finetune-only`` prints the CNN
 section alone and writes nothing.
 """
