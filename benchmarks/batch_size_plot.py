@@ -75,8 +75,8 @@ def plot(sizes, rates, lows, highs, n, load, path):
     fig.text(
         0.01,
         0.01,
-        f"2-core machine shared with other jobs (load average {load:.1f} at the "
-        "start): absolute rates are low, the shape of the curve is what counts.",
+        f"2 CPU cores, load average {load:.1f} at the start (above 2: other jobs "
+        "shared the cores, so rates are lower; the shape of the curve is what counts).",
         fontsize=8,
         color="dimgrey",
     )
@@ -111,8 +111,9 @@ def main():
         "",
         f"Machine: {machine()}. Load average (1, 5, 15 min) at the start "
         f"{', '.join(f'{v:.2f}' for v in load_before)}, at the end "
-        f"{', '.join(f'{v:.2f}' for v in load_after)} (a 2-core machine shared with "
-        "other jobs: absolute rates are noisy, the shape of the curve less so).",
+        f"{', '.join(f'{v:.2f}' for v in load_after)} (a 2-core machine: "
+        "above 2, other jobs shared the cores and absolute rates are noisy; the "
+        "shape of the curve less so).",
         f"`ImageEmbedder(batch_size=...)` (EfficientNet-Lite0, fp32) over {args.n} "
         f"distinct 256x256 photos (arrays, so no file decoding); median of "
         f"{args.rounds} interleaved rounds.",
