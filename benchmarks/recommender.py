@@ -52,7 +52,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.neighbors import KNeighborsRegressor
 
 from sktransfer import ImplicitRecommender, TextEmbedder
-from sktransfer.datasets import shared_data_dir
+from sktransfer.datasets import load_movietweetings, shared_data_dir
 from sktransfer.integrations import PerUserHoldout, ndcg_at_k, recall_at_k
 
 RESULTS = Path(__file__).parent / "results" / "recommender.md"
@@ -66,20 +66,6 @@ PARAMS = {
     "lmf": {"factors": 32, "learning_rate": 1.0, "regularization": 0.6,
             "iterations": 30},
 }  # fmt: skip
-
-
-def load(folder):
-    ratings = pd.read_csv(
-        folder / "ratings.dat", sep="::", engine="python",
-        names=["user", "item", "rating", "time"], dtype={"item": str},
-    )  # fmt: skip
-    movies = pd.read_csv(
-        folder / "movies.dat", sep="::", engine="python",
-        names=["item", "title", "genres"], dtype={"item": str}, encoding="utf-8",
-    )  # fmt: skip
-    genres = movies.genres.fillna("").str.replace("|", ", ")
-    text = movies.title + ". Genres: " + genres
-    return ratings, pd.Series(text.to_numpy(), index=movies.item.to_numpy())
 
 
 def by_user(held):
@@ -279,7 +265,7 @@ def main():
     if folder is None or not folder.is_dir():
         sys.exit("movietweetings-100k not found (set SKTRANSFER_DATA)")
     start = time.perf_counter()
-    ratings, texts = load(folder)
+    ratings, texts = load_movietweetings(folder)
     warm, warm_info = warm_benchmark(ratings)
     print(warm.to_string(), warm_info, sep="\n")
     cold, cold_info = cold_benchmark(ratings, texts)

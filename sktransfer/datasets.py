@@ -7,6 +7,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "fashion_mnist_available",
     "load_fashion_mnist",
+    "load_movietweetings",
     "shared_data_dir",
 ]
 
@@ -107,3 +108,48 @@ def load_fashion_mnist(split="train", folder=None):
     images = _read_idx(images_path)
     labels = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz").astype("int64")
     return images, labels
+
+
+def load_movietweetings(folder=None):
+    """Load MovieTweetings-100K from the shared data folder.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        The folder holding ``ratings.dat`` and ``movies.dat``; defaults to
+        ``rec/movietweetings-100k`` under `shared_data_dir`.
+
+    Returns
+    -------
+    ratings : pandas.DataFrame
+        Columns ``user``, ``item`` (str), ``rating`` and ``time``.
+    item_text : pandas.Series
+        ``"<title>. Genres: <genre>, <genre>"`` per movie, indexed by item id.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder is absent.
+    """
+    import pandas as pd
+
+    if folder is None:
+        root = shared_data_dir()
+        folder = None if root is None else root / "rec" / "movietweetings-100k"
+    if folder is None or not Path(folder).is_dir():
+        raise FileNotFoundError(
+            f"MovieTweetings-100K not found (looked in {str(folder)!r}); set "
+            f"SKTRANSFER_DATA to the shared data folder or pass folder="
+        )
+    folder = Path(folder)
+    ratings = pd.read_csv(
+        folder / "ratings.dat", sep="::", engine="python",
+        names=["user", "item", "rating", "time"], dtype={"item": str},
+    )  # fmt: skip
+    movies = pd.read_csv(
+        folder / "movies.dat", sep="::", engine="python",
+        names=["item", "title", "genres"], dtype={"item": str}, encoding="utf-8",
+    )  # fmt: skip
+    genres = movies.genres.fillna("").str.replace("|", ", ")
+    text = movies.title + ". Genres: " + genres
+    return ratings, pd.Series(text.to_numpy(), index=movies.item.to_numpy())

@@ -18,6 +18,7 @@ implicit = pytest.importorskip("implicit")
 from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 
 from sktransfer import ImplicitRecommender  # noqa: E402
+from sktransfer.datasets import load_movietweetings  # noqa: E402
 from sktransfer.integrations import (  # noqa: E402
     PerUserHoldout,
     make_ranking_scorer,
@@ -519,13 +520,7 @@ def movietweetings(shared_data):
     folder = shared_data / "rec" / "movietweetings-100k"
     if not folder.is_dir():
         pytest.skip("movietweetings-100k not found")
-    ratings = pd.read_csv(
-        folder / "ratings.dat",
-        sep="::",
-        engine="python",
-        names=["user", "item", "rating", "time"],
-        dtype={"item": str},
-    )
+    ratings, _ = load_movietweetings(folder)
     return ratings
 
 

@@ -41,28 +41,18 @@ from sklearn.linear_model import RidgeCV
 from sklearn.neighbors import KNeighborsRegressor
 
 from sktransfer import ImplicitRecommender, TextEmbedder
-from sktransfer.datasets import shared_data_dir
+from sktransfer.datasets import load_movietweetings
 from sktransfer.integrations import ndcg_at_k, recall_at_k
 
 
 def movietweetings(min_ratings=10):
-    root = shared_data_dir()
-    folder = None if root is None else root / "rec" / "movietweetings-100k"
-    if folder is None or not folder.is_dir():
+    try:
+        ratings, item_text = load_movietweetings()
+    except FileNotFoundError:
         return None
-    ratings = pd.read_csv(
-        folder / "ratings.dat", sep="::", engine="python",
-        names=["user", "item", "rating", "time"], dtype={"item": str},
-    )  # fmt: skip
-    movies = pd.read_csv(
-        folder / "movies.dat", sep="::", engine="python",
-        names=["item", "title", "genres"], dtype={"item": str}, encoding="utf-8",
-    )  # fmt: skip
     counts = ratings.item.value_counts()
     ratings = ratings[ratings.item.isin(counts[counts >= min_ratings].index)]
-    movies = movies[movies.item.isin(set(ratings.item))]
-    genres = movies.genres.fillna("").str.replace("|", ", ")
-    titles = pd.Series((movies.title + ". Genres: " + genres).to_numpy(), movies.item)
+    titles = item_text[item_text.index.isin(set(ratings.item))]
     return ratings[["user", "item"]], titles
 
 
