@@ -17,14 +17,7 @@ from sktransfer import (  # noqa: E402
     get_backbone,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny networks: thread synchronisation costs more than it saves
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _images(n=40, seed=0):

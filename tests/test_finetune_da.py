@@ -27,13 +27,7 @@ from sktransfer.finetune._adaptation import (  # noqa: E402
     gradient_reversal,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _domains(n_source=32, n_target=24, seed=0):

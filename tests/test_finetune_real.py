@@ -12,16 +12,7 @@ from sktransfer import ImageClassifier, TextClassifier, get_backbone  # noqa: E4
 from sktransfer.datasets import fashion_mnist_available, load_fashion_mnist  # noqa: E402
 from sktransfer.finetune._blocks import find_blocks  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # the CI machine has 2 shared cores: one torch thread avoids stalls
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
