@@ -12,7 +12,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sktransfer.adapt._domain import infer_sample_domain, transform_sample_domain
+from sktransfer.io._domain import infer_sample_domain, transform_sample_domain
 
 
 class BaseAdapter(TransformerMixin, BaseEstimator):

@@ -27,7 +27,7 @@ from sktransfer.adapt._density_ratio import (
     density_ratio_weights,
     fit_domain_classifier,
 )
-from sktransfer.adapt._domain import infer_sample_domain
+from sktransfer.io._domain import infer_sample_domain
 
 
 def _accepts_sample_domain(method):

@@ -15,7 +15,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from sktransfer.adapt._domain import infer_sample_domain, masked_labels
+from sktransfer.io._domain import infer_sample_domain, masked_labels
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 

@@ -8,7 +8,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples
 
-from sktransfer.adapt._domain import infer_sample_domain
+from sktransfer.io._domain import infer_sample_domain
 
 
 class SourceTargetKFold:

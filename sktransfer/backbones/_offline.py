@@ -9,8 +9,6 @@ from sktransfer.backbones._spec import BackboneSpec, ImagePreprocessing
 
 __all__ = ["efficientnet_lite_spec", "minilm_spec", "rename_lukemelas_keys"]
 
-_LITE_VARIANTS = (0, 1, 2)
-
 
 @functools.lru_cache(maxsize=32)
 def _file_sha256(path, size, mtime):

@@ -9,6 +9,8 @@ from typing import Any
 __all__ = ["BackboneSpec", "ImagePreprocessing"]
 
 MODALITIES = ("image", "text", "numeric")
+# how layer outputs are pooled to one vector per input (engine/_extract.py)
+POOLINGS = ("avg", "max", "avgmax", "cls")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from sktransfer.backbones._spec import POOLINGS
 from sktransfer.embed._base import BaseEmbedder
 from sktransfer.engine._cache import content_key
 from sktransfer.io import check_image_input
@@ -119,7 +120,7 @@ class ImageEmbedder(BaseEmbedder):
     _parameter_constraints = {
         **BaseEmbedder._parameter_constraints,
         "layer": [None, str, list],
-        "pooling": [StrOptions({"avg", "max", "avgmax", "cls"})],
+        "pooling": [StrOptions(set(POOLINGS))],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
     }
 

@@ -3,12 +3,11 @@
 import threading
 
 from sktransfer._optional import import_optional
+from sktransfer.backbones._spec import POOLINGS
 
 torch = import_optional("torch")
 
-__all__ = ["POOLINGS", "FeatureExtractor", "pool_features"]
-
-POOLINGS = ("avg", "max", "avgmax", "cls")
+__all__ = ["FeatureExtractor", "pool_features"]
 
 
 class _StopForward(Exception):
@@ -20,13 +19,22 @@ def pool_features(output, pooling):
 
     4-D ``(N, C, H, W)`` maps are pooled over space, 3-D ``(N, T, D)`` token
     sequences over tokens (``"cls"`` takes the first token); 2-D outputs are
-    returned as they are.
+    returned as they are. ``"cls"`` of a 4-D map raises: a feature map has no
+    class token.
     """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if isinstance(output, (tuple, list)):
         output = output[0]
     if output.ndim == 2:
         return output
     if output.ndim == 4:
+        if pooling == "cls":
+            raise ValueError(
+                f"pooling='cls' takes the first token of a (N, T, D) sequence, but "
+                f"this layer gives a 4-D feature map of shape {tuple(output.shape)}; "
+                "use 'avg', 'max' or 'avgmax' for convolutional layers"
+            )
         flat, dim = output.flatten(2), 2
     elif output.ndim == 3:
         flat, dim = output, 1

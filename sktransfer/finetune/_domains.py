@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, validate_data
 
-from sktransfer.adapt._domain import infer_sample_domain
+from sktransfer.io._domain import infer_sample_domain
 
 __all__ = ["validate_domains"]
 

@@ -55,7 +55,7 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
         return self._fit(X, y, sample_weight, sample_domain)
 
     def _masked_rows(self, y):
-        from sktransfer.adapt._domain import masked_labels
+        from sktransfer.io._domain import masked_labels
 
         if not hasattr(y, "dtype"):  # keep -1 an int next to str labels
             y = np.array(list(y), dtype=object)
