@@ -240,3 +240,16 @@ def test_compile_failure_falls_back_to_eager_with_a_warning():
         TextEmbedder(backbone="toy-text", compile={"mood": "fast"}).fit(TEXTS)
     with pytest.raises(ValueError, match="'compile' parameter"):
         TextEmbedder(backbone="toy-text", compile="yes").fit(TEXTS)
+
+
+def test_cls_pooling_of_a_feature_map_is_an_error():
+    """'cls' takes a class token; a (N, C, H, W) map has none (no silent average)."""
+    torch = pytest.importorskip("torch")
+    from sktransfer.engine._extract import pool_features
+
+    tokens = torch.arange(24.0).reshape(2, 3, 4)
+    assert torch.equal(pool_features(tokens, "cls"), tokens[:, 0])
+    with pytest.raises(ValueError, match="4-D feature map"):
+        pool_features(torch.zeros(2, 3, 4, 4), "cls")
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        pool_features(tokens, "mean")
