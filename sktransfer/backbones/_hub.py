@@ -131,7 +131,7 @@ def timm_spec(model_name, checkpoint_file=None):
         return model.eval()
 
     if checkpoint_file:
-        from sktransfer.backbones._offline import file_sha256
+        from sktransfer.backbones._fingerprint import file_sha256
 
         weights_id = f"sha256:{file_sha256(checkpoint_file)}"
     else:
@@ -174,11 +174,11 @@ def sentence_transformers_spec(model_id):
             raise not_available(name, exc) from exc
 
     if is_folder:
-        from sktransfer.backbones._offline import file_sha256
+        from sktransfer.backbones._fingerprint import folder_sha256
 
-        weight_files = sorted(local.glob("*.safetensors")) + sorted(local.glob("*.bin"))
-        weights_id = ",".join(f"sha256:{file_sha256(f)}" for f in weight_files)
-        weights_id = weights_id or f"folder:{name}"
+        # every file that defines the model, recursively: weights in
+        # 0_Transformer/, the pooling config, tokenizer files, modules.json
+        weights_id = f"folder-sha256:{folder_sha256(local)}"
     else:
         weights_id = f"hf:{model_id}"
     return BackboneSpec(
