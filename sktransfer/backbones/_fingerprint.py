@@ -40,7 +40,7 @@ class UnstableFingerprintError(ValueError):
 
 # -- files and folders -----------------------------------------------------
 @functools.lru_cache(maxsize=4096)
-def _file_sha256(path, size, mtime):
+def _file_sha256(path, stat_key):
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -49,9 +49,15 @@ def _file_sha256(path, size, mtime):
 
 
 def file_sha256(path):
-    """SHA-256 of a file's content, memoised per process on (path, size, mtime)."""
+    """SHA-256 of a file's content.
+
+    Memoised per process on the path and its stat (size, inode, mtime and
+    ctime: ``cp -p`` and ``rsync -a`` keep the mtime of a replaced file, but
+    no copy can keep its ctime).
+    """
     stat = Path(path).stat()
-    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    stat_key = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+    return _file_sha256(str(path), stat_key)
 
 
 def model_files(folder):
@@ -116,7 +122,7 @@ def _tensor_sha256(tensor, where):
     torch = import_optional("torch")
     try:
         flat = tensor.detach().to("cpu").contiguous().reshape(-1)
-        data = flat.view(torch.uint8).numpy().tobytes()
+        data = flat.view(torch.uint8).numpy()  # hashed in place, no copy
     except (RuntimeError, TypeError, ValueError) as exc:
         raise UnstableFingerprintError(
             f"cannot read the {tensor.dtype} tensor at {where}: {exc}"
