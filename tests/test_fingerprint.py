@@ -122,6 +122,10 @@ def test_identical_modules_share_the_fingerprint():
     _output(module)  # running it (and eval mode) changes nothing
     assert _fingerprint(module.train()) == reference
     assert _fingerprint(Toy) == _fingerprint(Toy())  # a class: its instance
+    # compiled or not, the outputs are the same (up to float rounding)
+    assert module_spec(torch.compile(module)).weights_id == (
+        module_spec(module).weights_id
+    )
 
 
 _CROSS_PROCESS = """

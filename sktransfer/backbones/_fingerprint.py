@@ -153,6 +153,8 @@ class _Canonical:
         self.memo = {}
 
     def module(self, module):
+        if type(module).__name__ == "OptimizedModule":  # torch.compile: same outputs
+            module = module._orig_mod
         text = repr(module)
         found = _ADDRESS.search(text)
         if found:
@@ -195,10 +197,13 @@ class _Canonical:
                 for name, member in sorted(vars(klass).items()):
                     member = member.fget if isinstance(member, property) else member
                     function = getattr(member, "__func__", member)
+                    key = f"{qualified_name(klass)}.{name}"
                     if isinstance(function, types.FunctionType):
-                        code[f"{qualified_name(klass)}.{name}"] = self._code(
-                            function.__code__
-                        )
+                        code[key] = self._code(function.__code__)
+                    elif not name.startswith("__") and isinstance(
+                        member, (bool, int, float, str, tuple)
+                    ):  # class-level settings (scale = 2.0)
+                        code[key] = self.value(member, key, 0)
             self.classes[cls] = [qualified_name(cls), _digest(code)]
         return self.classes[cls]
 

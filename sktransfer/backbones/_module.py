@@ -21,6 +21,8 @@ def _module_identity(module):
     """``(weights_id, extra)`` of a module: its content hash, or None and why."""
     from sktransfer.backbones._fingerprint import module_sha256, qualified_name
 
+    if type(module).__name__ == "OptimizedModule":  # torch.compile: same outputs
+        module = module._orig_mod
     try:
         digest = module_sha256(module)
     except Exception as exc:  # noqa: BLE001 - any failure means: do not cache
