@@ -265,6 +265,14 @@ def test_folder_hash_skips_only_non_model_files(tmp_path):
     assert get_backbone(str(folder)).fingerprint() == before
 
 
+def test_unreadable_model_file_means_no_cache(tmp_path):
+    folder = _minilm_copy(tmp_path)
+    (folder / "extra_weights.bin").symlink_to(tmp_path / "missing.bin")
+    spec = get_backbone(str(folder))
+    assert not spec.cacheable
+    assert "extra_weights.bin" in spec.uncacheable_reason
+
+
 @pytest.mark.slow
 def test_cls_pooling_copy_gets_its_own_vectors(tmp_path):
     folder = _minilm_copy(tmp_path)

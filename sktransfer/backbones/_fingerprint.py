@@ -22,6 +22,7 @@ from sktransfer._optional import import_optional
 __all__ = [
     "UnstableFingerprintError",
     "file_sha256",
+    "folder_identity",
     "folder_sha256",
     "module_sha256",
 ]
@@ -91,6 +92,21 @@ def folder_sha256(folder):
         entry = [relative, path.stat().st_size, file_sha256(path)]
         digest.update(json.dumps(entry).encode() + b"\n")
     return digest.hexdigest()
+
+
+def folder_identity(folder):
+    """``(weights_id, extra)`` of a model folder, or None and why.
+
+    Every file that defines the model counts, recursively: weights in
+    ``0_Transformer/``, the pooling configuration, tokenizer files,
+    ``modules.json``. A file that cannot be read (a broken link) leaves no
+    stable identity: the spec is then not cacheable.
+    """
+    try:
+        return f"folder-sha256:{folder_sha256(folder)}", {}
+    except OSError as exc:
+        reason = f"cannot hash model folder {str(folder)!r}: {exc}"
+        return None, {"uncacheable_reason": reason}
 
 
 # -- modules ---------------------------------------------------------------

@@ -173,19 +173,17 @@ def sentence_transformers_spec(model_id):
                 ) from exc
             raise not_available(name, exc) from exc
 
+    weights_id, extra = f"hf:{model_id}", {}
     if is_folder:
-        from sktransfer.backbones._fingerprint import folder_sha256
+        from sktransfer.backbones._fingerprint import folder_identity
 
-        # every file that defines the model, recursively: weights in
-        # 0_Transformer/, the pooling config, tokenizer files, modules.json
-        weights_id = f"folder-sha256:{folder_sha256(local)}"
-    else:
-        weights_id = f"hf:{model_id}"
+        weights_id, extra = folder_identity(local)
     return BackboneSpec(
         name=name,
         modality="text",
         builder=build,
         weights_id=weights_id,
+        extra=extra,
         family="sentence-transformers",
         offline=is_folder,
         description=f"sentence-transformers model {name}",
