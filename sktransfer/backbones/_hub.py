@@ -131,7 +131,7 @@ def timm_spec(model_name, checkpoint_file=None):
         return model.eval()
 
     if checkpoint_file:
-        from sktransfer.backbones._offline import file_sha256
+        from sktransfer.backbones._fingerprint import file_sha256
 
         weights_id = f"sha256:{file_sha256(checkpoint_file)}"
     else:
@@ -173,19 +173,17 @@ def sentence_transformers_spec(model_id):
                 ) from exc
             raise not_available(name, exc) from exc
 
+    weights_id, extra = f"hf:{model_id}", {}
     if is_folder:
-        from sktransfer.backbones._offline import file_sha256
+        from sktransfer.backbones._fingerprint import folder_identity
 
-        weight_files = sorted(local.glob("*.safetensors")) + sorted(local.glob("*.bin"))
-        weights_id = ",".join(f"sha256:{file_sha256(f)}" for f in weight_files)
-        weights_id = weights_id or f"folder:{name}"
-    else:
-        weights_id = f"hf:{model_id}"
+        weights_id, extra = folder_identity(local)
     return BackboneSpec(
         name=name,
         modality="text",
         builder=build,
         weights_id=weights_id,
+        extra=extra,
         family="sentence-transformers",
         offline=is_folder,
         description=f"sentence-transformers model {name}",

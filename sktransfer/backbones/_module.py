@@ -1,7 +1,6 @@
 """Backbones from a user's own module (instance or class) or a checkpoint file."""
 
 import copy
-import hashlib
 import inspect
 
 from sktransfer._optional import import_optional
@@ -18,12 +17,21 @@ IMAGENET_PREPROCESSING = ImagePreprocessing(
 )
 
 
-def _state_hash(module):
-    digest = hashlib.sha256()
-    for key, tensor in module.state_dict().items():
-        digest.update(key.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+def _module_identity(module):
+    """``(weights_id, extra)`` of a module: its content hash, or None and why."""
+    from sktransfer.backbones._fingerprint import module_sha256, qualified_name
+
+    if type(module).__name__ == "OptimizedModule":  # torch.compile: same outputs
+        module = module._orig_mod
+    try:
+        digest = module_sha256(module)
+    except Exception as exc:  # noqa: BLE001 - any failure means: do not cache
+        reason = (
+            f"no stable fingerprint of {type(module).__name__}: "
+            f"{type(exc).__name__}: {exc}"
+        )
+        return None, {"uncacheable_reason": reason}
+    return f"module:{qualified_name(type(module))}:sha256:{digest}", {}
 
 
 def _preprocessing_of(module):
@@ -46,7 +54,15 @@ def module_spec(module, modality="image", preprocessing=None):
     (or a timm-style ``forward_features`` / ``forward_head`` pair, used with
     ``pre_logits=True``). An instance is deep-copied when built, so the
     user's object is never moved or switched to eval mode. A class is
-    instantiated with no arguments.
+    instantiated once, with no arguments, and that instance is used.
+
+    The weights id is a hash of what defines the module's output: the class
+    and code of each submodule, every parameter and buffer (persistent or
+    not), the configuration attributes (``global_pool``, timm's
+    ``pretrained_cfg``, ...), forward hooks and ``repr(module)``. When part of
+    it has no stable description (a ``repr`` with a memory address, an
+    attribute that is an opaque object), ``weights_id`` is None and the spec
+    is not ``cacheable``.
 
     Parameters
     ----------
@@ -72,16 +88,17 @@ def module_spec(module, modality="image", preprocessing=None):
     name = f"module:{type(instance).__name__}"
 
     def build(pretrained=True, keep_head=False, n_features=None):
-        built = module() if is_class else copy.deepcopy(module)
-        return built.eval()
+        return copy.deepcopy(instance).eval()  # the instance that was hashed
 
     if modality == "image" and preprocessing is None:
         preprocessing = _preprocessing_of(instance)
+    weights_id, extra = _module_identity(instance)
     return BackboneSpec(
         name=name,
         modality=modality,
         builder=build,
-        weights_id=f"sha256:{_state_hash(instance)}",
+        weights_id=weights_id,
+        extra=extra,
         preprocessing=preprocessing if modality == "image" else None,
         family="timm" if hasattr(instance, "forward_head") else "module",
         offline=True,
@@ -108,7 +125,7 @@ def checkpoint_spec(name, architecture, checkpoint):
     """
     from pathlib import Path
 
-    from sktransfer.backbones._offline import file_sha256
+    from sktransfer.backbones._fingerprint import file_sha256
     from sktransfer.backbones._registry import get_backbone
 
     path = Path(checkpoint).expanduser()
@@ -144,7 +161,9 @@ def checkpoint_spec(name, architecture, checkpoint):
         name=name,
         modality=base.modality,
         builder=build,
-        weights_id=f"sha256:{file_sha256(path)}",
+        # the architecture too: the same file fits models that differ in
+        # configuration (timm's resnet18 with global_pool="avg" or "max")
+        weights_id=f"{base.name}:{base.family}:sha256:{file_sha256(path)}",
         preprocessing=base.preprocessing,
         output_dim=base.output_dim,
         family=base.family,

@@ -1,28 +1,17 @@
 """Backbones whose weights ship inside installed packages (the offline defaults)."""
 
-import functools
-import hashlib
 from pathlib import Path
 
 from sktransfer._optional import import_optional
+from sktransfer.backbones._fingerprint import file_sha256, folder_sha256
 from sktransfer.backbones._spec import BackboneSpec, ImagePreprocessing
 
-__all__ = ["efficientnet_lite_spec", "minilm_spec", "rename_lukemelas_keys"]
-
-
-@functools.lru_cache(maxsize=32)
-def _file_sha256(path, size, mtime):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def file_sha256(path):
-    """SHA-256 of a file, memoised on (path, size, mtime)."""
-    stat = Path(path).stat()
-    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+__all__ = [
+    "efficientnet_lite_spec",
+    "file_sha256",
+    "minilm_spec",
+    "rename_lukemelas_keys",
+]
 
 
 def rename_lukemelas_keys(state_dict, target_state_dict):
@@ -149,7 +138,7 @@ def minilm_spec():
         name="all-MiniLM-L6-v2",
         modality="text",
         builder=_minilm_builder,
-        weights_id=f"sha256:{file_sha256(folder / 'model.safetensors')}",
+        weights_id=f"folder-sha256:{folder_sha256(folder)}",
         output_dim=384,
         family="sentence-transformers",
         offline=True,

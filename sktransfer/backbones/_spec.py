@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -85,9 +86,13 @@ class BackboneSpec:
         ``torch.nn.Module`` for image and numeric backbones (numeric builders
         receive ``n_features``), a ``SentenceTransformer`` or a module mapping a
         list of strings to a tensor for text backbones.
-    weights_id : str
-        Stable identity of the weights (a content hash, or the weight enum /
-        hub id). Part of the fingerprint.
+    weights_id : str or None
+        Stable identity of everything that defines the backbone's output
+        beyond its name and preprocessing: the weights (a content hash, or the
+        weight enum / hub id) and, for user modules, their class, buffers and
+        configuration. Part of the fingerprint. ``None`` means that no stable
+        identity exists: the fingerprint is then new at every call and the
+        embedders do not cache (see ``cacheable``).
     preprocessing : ImagePreprocessing or None
         Image preprocessing matching the weights (image backbones only).
     output_dim : int or None
@@ -101,13 +106,14 @@ class BackboneSpec:
     description : str
         One line for ``list_backbones``.
     extra : dict
-        Free-form details (source package, file path, ...).
+        Free-form details (source package, file path, ...). When
+        ``weights_id`` is None, ``extra["uncacheable_reason"]`` says why.
     """
 
     name: str
     modality: str
     builder: Callable[..., Any]
-    weights_id: str
+    weights_id: str | None
     preprocessing: ImagePreprocessing | None = None
     output_dim: int | None = None
     family: str = "module"
@@ -121,6 +127,23 @@ class BackboneSpec:
                 f"BackboneSpec modality must be one of {MODALITIES}, "
                 f"got {self.modality!r} for backbone {self.name!r}"
             )
+
+    @property
+    def cacheable(self):
+        """Whether equal fingerprints of this spec mean equal embeddings.
+
+        False when ``weights_id`` is None (no stable identity could be formed,
+        e.g. a module whose ``repr`` holds a memory address): embedders then
+        run without their cache and warn once.
+        """
+        return self.weights_id is not None
+
+    @property
+    def uncacheable_reason(self):
+        """Why the spec is not `cacheable` (None when it is)."""
+        if self.cacheable:
+            return None
+        return self.extra.get("uncacheable_reason", "its weights_id is None")
 
     def build(self, **kwargs):
         """Build the module with its pretrained weights."""
@@ -138,12 +161,17 @@ class BackboneSpec:
         Returns
         -------
         fingerprint : str
-            Hex digest; equal fingerprints mean equal embeddings.
+            Hex digest; equal fingerprints mean equal embeddings. When the
+            spec is not `cacheable`, a new random one at each call, so that
+            it is never shared.
         """
+        weights = self.weights_id
+        if weights is None:
+            weights = f"unstable:{uuid.uuid4().hex}"
         payload = {
             "name": self.name,
             "modality": self.modality,
-            "weights": self.weights_id,
+            "weights": weights,
             "preprocessing": asdict(self.preprocessing) if self.preprocessing else None,
             "options": options,
         }

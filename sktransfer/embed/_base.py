@@ -2,6 +2,7 @@
 
 import copy
 import os
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -87,11 +88,24 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._check_raw(X)
             self._record_column(X)
         self._spec = spec
-        self._cache = as_cache(self.cache)
+        self._cache = self._usable_cache()
         compile_options(self.compile)  # unknown torch.compile options fail here
         self.fingerprint_ = self._load_model()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
+
+    def _usable_cache(self):
+        """The cache, or None with a warning when the spec is not cacheable."""
+        cache = as_cache(self.cache)
+        if cache is not None and not self._spec.cacheable:
+            warnings.warn(
+                f"{type(self).__name__}: running without the cache: "
+                f"{self._spec.uncacheable_reason}",
+                UserWarning,
+                stacklevel=3,
+            )
+            return None
+        return cache
 
     def _fingerprint_options(self):
         return {"precision": self._precision}
@@ -205,7 +219,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if getattr(self, "_spec", None) is None:
             self._spec = self._resolve_spec()
         if "_cache" not in self.__dict__:
-            self._cache = as_cache(self.cache)
+            self._cache = self._usable_cache()
         if getattr(self, "_model", None) is None:
             self._load_model()
         elif self.__dict__.get("_runner") is None:  # unpickled with its weights
