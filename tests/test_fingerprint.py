@@ -193,14 +193,14 @@ def test_checkpoint_fingerprint_names_architecture_and_content(tmp_path):
     path = tmp_path / "w.pt"
     model = get_backbone("timm:resnet18").build(pretrained=False, keep_head=True)
     torch.save(model.state_dict(), path)
-    first = checkpoint_spec("mine", "timm:resnet18", path)
+    first = checkpoint_spec("mine", get_backbone("timm:resnet18"), path)
     assert "timm:resnet18" in first.weights_id
     state = model.state_dict()
     state["fc.bias"] += 1
     torch.save(state, path)
-    assert checkpoint_spec("mine", "timm:resnet18", path).fingerprint() != (
-        first.fingerprint()
-    )
+    assert checkpoint_spec(
+        "mine", get_backbone("timm:resnet18"), path
+    ).fingerprint() != (first.fingerprint())
 
 
 # -- 2. sentence-transformers folders ------------------------------------------

@@ -113,10 +113,10 @@ def checkpoint_spec(name, architecture, checkpoint):
     ----------
     name : str
         Name under which it is registered.
-    architecture : str or BackboneSpec
-        Any backbone name that `get_backbone` resolves (``"timm:resnet18"``,
-        ``"torchvision:resnet18"``, ``"tf_efficientnet_lite0"``); its
-        preprocessing is reused.
+    architecture : BackboneSpec
+        The resolved spec of the architecture the weights fit (the registry
+        resolves names such as ``"timm:resnet18"``); its preprocessing is
+        reused.
     checkpoint : str or Path
         A ``state_dict`` saved with ``torch.save``, loaded with
         ``weights_only=True`` (no code is executed). A dict with a
@@ -126,12 +126,11 @@ def checkpoint_spec(name, architecture, checkpoint):
     from pathlib import Path
 
     from sktransfer.backbones._fingerprint import file_sha256
-    from sktransfer.backbones._registry import get_backbone
 
     path = Path(checkpoint).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {str(path)!r}")
-    base = get_backbone(architecture)
+    base = architecture
 
     def build(pretrained=True, keep_head=False):
         torch = import_optional("torch")

@@ -130,7 +130,7 @@ def register_backbone(
             raise ValueError("a checkpoint needs the architecture it belongs to")
         from sktransfer.backbones._module import checkpoint_spec
 
-        built = checkpoint_spec(name, architecture, checkpoint)
+        built = checkpoint_spec(name, get_backbone(architecture), checkpoint)
     elif isinstance(spec, BackboneSpec):
         built = spec
     elif callable(spec):
