@@ -258,6 +258,7 @@ def test_missing_inputs_and_usage_errors(tmp_path, capsys):
     assert "needs --column" in capsys.readouterr().err
     assert main(["embed", str(csv), "--column", "text"]) == 2  # argparse: no -o
     assert main(["embed", str(csv), "-o", out, "--batch-size", "0"]) == 2
+    assert main(["embed", str(tmp_path), "-o", out, "--keep-columns"]) == 2
     assert main(["--help"]) == 0
 
 
@@ -351,6 +352,58 @@ def test_a_failed_write_keeps_the_old_files_and_cleans_up(tmp_path):
         plan.write({plan.paths_file: lambda h: h.write(b"a\n"), out: broken})
     assert out.read_bytes() == b"old" and not plan.paths_file.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy"]
+
+
+@pytest.mark.slow
+def test_real_photos_with_a_corrupt_one_default_backbone(tmp_path, capsys):
+    """Real photos (scikit-image's), the offline default backbone, one broken
+    JPEG: the good rows equal ImageEmbedder's, the broken file is listed."""
+    from skimage import data
+
+    root = tmp_path / "photos"
+    for label, names in {
+        "animals": ["chelsea", "cat"],
+        "things": ["coffee", "rocket"],
+    }.items():
+        (root / label).mkdir(parents=True)
+        for name in names:
+            Image.fromarray(getattr(data, name)()).save(root / label / f"{name}.jpg")
+    good = sorted(str(p.relative_to(root)) for p in root.rglob("*.jpg"))
+    whole = (root / "things" / "rocket.jpg").read_bytes()
+    (root / "things" / "rocket-cut.jpg").write_bytes(whole[: len(whole) // 3])
+    out = tmp_path / "photos.parquet"
+    code = main(["embed", str(root), "-o", str(out), "--on-error", "skip", "-q"])
+    assert code == 0
+    frame = pd.read_parquet(out)
+    assert frame["path"].tolist() == good and frame.shape == (4, 1 + 1280)
+    expected = ImageEmbedder().fit_transform([str(root / p) for p in good])
+    np.testing.assert_allclose(frame.iloc[:, 1:].to_numpy(), expected, atol=1e-5)
+    skipped = pd.read_csv(tmp_path / "photos.skipped.tsv", sep="\t")
+    assert skipped["path"].tolist() == [str(Path("things", "rocket-cut.jpg"))]
+    assert "5 image(s) found, 4 embedded, 1 skipped" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_real_reviews_with_missing_texts_default_backbone(shared_data, tmp_path):
+    """Real reviews, all-MiniLM-L6-v2, two missing texts skipped by row."""
+    lines = (shared_data / "sentiment" / "amazon_cells_labelled.txt").read_text(
+        encoding="utf-8"
+    )
+    rows = [line.split("\t") for line in lines.splitlines()[:30]]
+    frame = pd.DataFrame({"text": [r[0] for r in rows], "label": [r[1] for r in rows]})
+    frame.loc[[3, 17], "text"] = None
+    csv = tmp_path / "reviews.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "reviews.parquet"
+    args = ["embed", str(csv), "--column", "text", "-o", str(out), "-q"]
+    assert main([*args, "--keep-columns", "--on-error", "skip"]) == 0
+    written = pd.read_parquet(out)
+    kept = frame.drop(index=[3, 17])
+    assert written["label"].tolist() == kept["label"].astype(int).tolist()
+    expected = TextEmbedder().fit_transform(kept["text"].tolist())
+    np.testing.assert_allclose(written.iloc[:, 1:].to_numpy(), expected, atol=1e-5)
+    skipped = pd.read_csv(tmp_path / "reviews.skipped.tsv", sep="\t")
+    assert skipped["row"].tolist() == [3, 17]
 
 
 def _all_actions(parser):

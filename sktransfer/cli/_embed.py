@@ -10,7 +10,7 @@ atomically.
 import sys
 from pathlib import Path
 
-from sktransfer.cli._errors import CommandError
+from sktransfer.cli._errors import CommandError, UsageError
 from sktransfer.cli._inputs import FolderScan, input_kind, read_table
 from sktransfer.cli._names import display_name
 from sktransfer.cli._outputs import OutputPlan, text_writer
@@ -152,6 +152,8 @@ def _report(plan, job, result):
 def run_embed(args):
     """Run ``sktransfer embed``; return the exit code."""
     kind = input_kind(args.input, args.column)
+    if kind == "folder" and args.keep_columns:
+        raise UsageError("--keep-columns applies to a CSV/Parquet input, not a folder")
     plan = OutputPlan(
         args.output, overwrite=args.overwrite, folder_input=kind == "folder"
     )
