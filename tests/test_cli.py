@@ -16,7 +16,7 @@ from PIL import Image
 from sktransfer import ImageEmbedder, TextEmbedder
 from sktransfer.cli import build_parser, main
 from sktransfer.cli._outputs import OutputPlan
-from sktransfer.cli._robust import embed_skipping
+from sktransfer.cli._robust import BadInputError, embed_in_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,8 +141,10 @@ def test_unwritable_output_folder_fails_before_work(bad_folder, tmp_path, capsys
 
 def test_overwrite_replaces_output_and_removes_stale_sidecars(bad_folder, tmp_path):
     out = tmp_path / "out.npy"
-    assert _embed(bad_folder, "-o", out, "--on-error", "skip") == 0
+    cache = tmp_path / "cache"
+    assert _embed(bad_folder, "-o", out, "--on-error", "skip", "--cache", cache) == 0
     assert (tmp_path / "out.skipped.tsv").exists()
+    assert any(p.is_file() for p in cache.rglob("*"))  # --cache reaches the embedder
     for name in ("broken.jpg", "empty.png"):
         (bad_folder / name).unlink()
     assert _embed(bad_folder, "-o", out) == 1  # exists: refused
@@ -158,7 +160,8 @@ def test_on_error_raise_stops_names_the_file_and_writes_nothing(
     out = tmp_path / "out.npy"
     assert _embed(bad_folder, "-o", out) == 1
     err = capsys.readouterr().err
-    assert "broken.jpg" in err and "--on-error skip" in err
+    assert "could not embed broken.jpg: could not decode" in err
+    assert "--on-error skip" in err
     assert "Traceback" not in err
     assert not list(tmp_path.glob("out*")) and not list(tmp_path.glob(".*.part"))
 
@@ -202,7 +205,7 @@ def test_on_error_skip_for_text_rows(tmp_path, capsys):
     out = tmp_path / "t.parquet"
     args = ["embed", str(csv), "--column", "text", "-o", str(out), "-q"]
     assert main([*args, "--backbone", "toy-text", "--keep-columns"]) == 1
-    assert "index 1 is missing" in capsys.readouterr().err
+    assert "could not embed row 1: text input is missing" in capsys.readouterr().err
     assert (
         main([*args, "--backbone", "toy-text", "--keep-columns", "--on-error", "skip"])
         == 0
@@ -220,7 +223,7 @@ def test_skipping_finds_every_bad_input_in_any_chunk(tmp_path, bad):
         _truncated_jpeg(path) if i in bad else _png(path, seed=i)
         paths.append(str(path))
     embedder = ImageEmbedder(backbone="toy-image").fit(paths[:1])
-    result = embed_skipping(embedder, paths, chunk_size=3)
+    result = embed_in_chunks(embedder, paths, chunk_size=3, on_error="skip")
     good = [i for i in range(7) if i not in bad]
     assert result.kept == good and [i for i, _ in result.skipped] == bad
     if good:
@@ -228,6 +231,21 @@ def test_skipping_finds_every_bad_input_in_any_chunk(tmp_path, bad):
         np.testing.assert_allclose(result.embeddings, expected, atol=1e-6)
     else:
         assert result.embeddings is None
+
+
+def test_raise_stops_at_the_first_bad_input_and_the_cache_keeps_the_rest(tmp_path):
+    """Chunks done before the bad input are in the cache: a rerun resumes."""
+    paths = []
+    for i in range(7):
+        path = tmp_path / f"{i}.png"
+        _truncated_jpeg(path) if i in (4, 6) else _png(path, seed=i)
+        paths.append(str(path))
+    cache = tmp_path / "cache"
+    embedder = ImageEmbedder(backbone="toy-image", cache=str(cache)).fit(paths[:1])
+    with pytest.raises(BadInputError) as caught:
+        embed_in_chunks(embedder, paths, chunk_size=2, on_error="raise")
+    assert caught.value.position == 4 and "4.png" in caught.value.reason
+    assert cache.is_dir() and any(p.is_file() for p in cache.rglob("*"))
 
 
 def test_non_utf8_file_names_round_trip_in_paths_file(tmp_path):

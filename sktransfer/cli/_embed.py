@@ -14,7 +14,7 @@ from sktransfer.cli._errors import CommandError, UsageError
 from sktransfer.cli._inputs import FolderScan, input_kind, read_table
 from sktransfer.cli._names import display_name
 from sktransfer.cli._outputs import OutputPlan, text_writer
-from sktransfer.cli._robust import SKIPPABLE, embed_all, embed_skipping
+from sktransfer.cli._robust import BadInputError, embed_in_chunks
 
 __all__ = ["run_embed"]
 
@@ -31,7 +31,11 @@ class _Job:
     def __init__(self, args):
         from sktransfer import ImageEmbedder, TextEmbedder
 
-        common = {"batch_size": args.batch_size, "device": args.device}
+        common = {
+            "batch_size": args.batch_size,
+            "device": args.device,
+            "cache": args.cache,
+        }
         source = Path(args.input)
         if input_kind(source, args.column) == "folder":
             self.kind, self.noun = "folder", "image"
@@ -59,27 +63,32 @@ class _Job:
             )
             self.probe = ["sktransfer"]  # fit checks the format; texts may be bad
 
+    def describe(self, position):
+        """How messages name one input: its path in the folder, or its row."""
+        label = display_name(self.labels[position])
+        return label if self.kind == "folder" else f"row {label}"
+
 
 def _embed(job, args):
-    embedder = job.embedder
-    if args.on_error == "raise":
-        embedder.fit(job.probe)  # quiet: one progress bar for the whole job
-        embedder.set_params(verbose=0 if args.quiet else 1)
-        try:
-            return embed_all(embedder, job.items)
-        except SKIPPABLE as exc:
-            raise CommandError(
-                f"{exc}\n(pass --on-error skip to embed the other {job.noun}s and "
-                f"list the ones that fail)"
-            ) from exc
-    embedder.fit(job.probe)
-    chunk_size = max(256, 8 * args.batch_size)
+    """Embed every input, one progress bar for the whole job."""
+    job.embedder.fit(job.probe)
     tqdm = None if args.quiet else _tqdm()
-    bar = tqdm(total=len(job.items), desc="embedding", unit=job.noun) if tqdm else None
+    desc = "embedding images" if job.kind == "folder" else "embedding texts"
+    bar = tqdm(total=len(job.items), desc=desc, unit=job.noun) if tqdm else None
     try:
-        return embed_skipping(
-            embedder, job.items, chunk_size=chunk_size, progress=bar and bar.update
+        return embed_in_chunks(
+            job.embedder,
+            job.items,
+            chunk_size=max(256, 8 * args.batch_size),
+            on_error=args.on_error,
+            progress=bar and bar.update,
         )
+    except BadInputError as exc:
+        raise CommandError(
+            f"could not embed {job.describe(exc.position)}: {exc.reason}\n(pass "
+            f"--on-error skip to embed the other {job.noun}s and list the ones "
+            f"that fail)"
+        ) from exc
     finally:
         if bar is not None:
             bar.close()
@@ -128,8 +137,7 @@ def _output_files(plan, job, result, args):
 
 def _report(plan, job, result):
     for index, reason in result.skipped[:_SHOWN_SKIPS]:
-        label = display_name(job.labels[index])
-        _note(f"skipped {'row ' if job.kind == 'table' else ''}{label}: {reason}")
+        _note(f"skipped {job.describe(index)}: {reason}")
     hidden = len(result.skipped) - _SHOWN_SKIPS
     if hidden > 0:
         _note(f"... and {hidden} more")

@@ -104,6 +104,14 @@ def _add_embed(commands, common):
         action="store_true",
         help="replace an existing output (and its sidecars)",
     )
+    add(
+        "--cache",
+        metavar="FOLDER",
+        help="keep each embedding in FOLDER as soon as its chunk is done, keyed "
+        "by backbone and content: a run that stopped (killed, or a bad input "
+        "with --on-error raise) resumes where it was when run again with the "
+        "same --cache, and later runs read what is there",
+    )
     add("--on-error", choices=["raise", "skip"], default="raise", help=ON_ERROR_HELP)
     add("--quiet", "-q", action="store_true", help="no progress bar")
     embed.set_defaults(func=run_embed, parser=embed)

@@ -1,21 +1,33 @@
-"""Embed every input that can be embedded; set the others aside with the reason.
+"""Embed in chunks; find the bad inputs of a failing chunk by halving it.
 
-``--on-error skip`` embeds the inputs in chunks, so a bad input costs at most
-its chunk. A chunk that fails is split in halves until the failing inputs are
-alone; each is then skipped with the error it raised. The good rows keep the
-input order. Only the errors that a bad input raises (``ValueError`` and
+The inputs are embedded a chunk at a time (so that an embedder with a
+``cache`` stores each chunk as soon as it is done: a run that is stopped
+resumes from there), under one progress bar for the whole job. A chunk that
+fails is split in halves until the failing inputs are alone; each such input
+then either stops the run (``on_error="raise"``: the first one, named by its
+position) or is skipped with the error it raised (``"skip"``). Good rows keep
+the input order. Only the errors that a bad input raises (``ValueError`` and
 ``OSError``: undecodable, truncated, unreadable, missing or empty files,
-missing texts) are skipped; anything else stops the run.
+missing texts) are handled so; anything else stops the run as it is.
 """
 
 import re
 
 import numpy as np
 
-__all__ = ["SKIPPABLE", "EmbedResult", "embed_all", "embed_skipping"]
+__all__ = ["SKIPPABLE", "BadInputError", "EmbedResult", "embed_in_chunks"]
 
 SKIPPABLE = (ValueError, OSError)
 _INDEX = re.compile(r" ?\bat index \d+")
+
+
+class BadInputError(Exception):
+    """The input at ``position`` could not be embedded (``on_error="raise"``)."""
+
+    def __init__(self, position, reason):
+        super().__init__(reason)
+        self.position = position
+        self.reason = reason
 
 
 class EmbedResult:
@@ -43,14 +55,8 @@ def _reason(exc):
     return " ".join(message.split())  # one line, for a TSV field
 
 
-def embed_all(embedder, items):
-    """``--on-error raise``: one transform over every input, one progress bar."""
-    embeddings = embedder.transform(items)
-    return EmbedResult(embeddings, list(range(len(items))), [])
-
-
-def embed_skipping(embedder, items, *, chunk_size, progress=None):
-    """``--on-error skip``: embed what can be embedded, in chunks.
+def embed_in_chunks(embedder, items, *, chunk_size, on_error="raise", progress=None):
+    """Embed ``items`` a chunk at a time; skip or stop at the bad ones.
 
     Parameters
     ----------
@@ -59,6 +65,9 @@ def embed_skipping(embedder, items, *, chunk_size, progress=None):
         File paths or texts.
     chunk_size : int
         Inputs per transform call.
+    on_error : {"raise", "skip"}
+        What a bad input does: raise `BadInputError` naming its position, or
+        be left out and listed in the result.
     progress : callable, optional
         Called with the number of inputs done after each chunk.
 
@@ -72,12 +81,14 @@ def embed_skipping(embedder, items, *, chunk_size, progress=None):
         try:
             block = embedder.transform([items[i] for i in positions])
         except SKIPPABLE as exc:
-            if len(positions) == 1:
+            if len(positions) > 1:
+                middle = len(positions) // 2
+                embed_span(positions[:middle])
+                embed_span(positions[middle:])
+            elif on_error == "raise":
+                raise BadInputError(positions[0], _reason(exc)) from exc
+            else:
                 skipped.append((positions[0], _reason(exc)))
-                return
-            middle = len(positions) // 2
-            embed_span(positions[:middle])
-            embed_span(positions[middle:])
             return
         blocks.append(block)
         kept.extend(positions)
