@@ -7,7 +7,7 @@ __all__ = ["default_backbones", "run_backbones", "run_demo"]
 
 def default_backbones():
     """``{modality: name}`` of the embedders' default backbones (they work offline)."""
-    from sktransfer import ImageEmbedder, TextEmbedder
+    from sktransfer.embed import ImageEmbedder, TextEmbedder
 
     return {
         modality: inspect.signature(cls).parameters["backbone"].default

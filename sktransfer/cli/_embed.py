@@ -29,7 +29,7 @@ class _Job:
     """The inputs of one run: what to embed, how to name each row, with what."""
 
     def __init__(self, args):
-        from sktransfer import ImageEmbedder, TextEmbedder
+        from sktransfer.embed import ImageEmbedder, TextEmbedder
 
         common = {
             "batch_size": args.batch_size,
@@ -142,16 +142,18 @@ def _report(plan, job, result):
     if hidden > 0:
         _note(f"... and {hidden} more")
     skipped = len(result.skipped)
-    where = f" (listed in {plan.skipped_file})" if skipped else ""
+    output, sidecar = display_name(plan.path), display_name(plan.skipped_file)
+    where = f" (listed in {sidecar})" if skipped else ""
     if result.embeddings is None:
         raise CommandError(
             f"none of the {len(job.items)} {job.noun}(s) could be embedded{where}; "
-            f"nothing written to {plan.path}"
+            f"nothing written to {output}"
         )
     Z = result.embeddings
-    extra = f" and the row paths to {plan.paths_file}" if plan.paths_file else ""
+    paths = plan.paths_file and display_name(plan.paths_file)
+    extra = f" and the row paths to {paths}" if paths else ""
     print(
-        f"wrote {Z.shape[0]} embeddings of dimension {Z.shape[1]} to {plan.path}"
+        f"wrote {Z.shape[0]} embeddings of dimension {Z.shape[1]} to {output}"
         f"{extra}; {len(job.items)} {job.noun}(s) found, {Z.shape[0]} embedded, "
         f"{skipped} skipped{where}"
     )
