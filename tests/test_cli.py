@@ -233,6 +233,31 @@ def test_skipping_finds_every_bad_input_in_any_chunk(tmp_path, bad):
         assert result.embeddings is None
 
 
+def test_chunks_grow_towards_the_target_time_up_to_the_cap():
+    """With a target far above any chunk's time, chunks grow 4x a step, up to
+    the cap; with none, they keep their size. Rows stay in input order."""
+    texts = [f"text {i}" for i in range(100)]
+    embedder = TextEmbedder(backbone="toy-text").fit(texts[:1])
+    for target, cap, sizes in [
+        (None, 16384, [8] * 12 + [4]),
+        (1e9, 16384, [8, 32, 60]),
+        (1e9, 16, [8, 16, 16, 16, 16, 16, 12]),
+    ]:
+        seen = []
+        result = embed_in_chunks(
+            embedder,
+            texts,
+            chunk_size=8,
+            progress=seen.append,
+            target_seconds=target,
+            max_chunk_size=cap,
+        )
+        assert seen == sizes and result.kept == list(range(100))
+        np.testing.assert_allclose(
+            result.embeddings, embedder.transform(texts), atol=1e-6
+        )
+
+
 def test_raise_stops_at_the_first_bad_input_and_the_cache_keeps_the_rest(tmp_path):
     """Chunks done before the bad input are in the cache: a rerun resumes."""
     paths = []

@@ -19,6 +19,9 @@ from sktransfer.cli._robust import BadInputError, embed_in_chunks
 __all__ = ["run_embed"]
 
 _SHOWN_SKIPS = 50
+# chunks grow until each takes about this long: small next to a long job's
+# work lost on a stop, long next to a transform call's fixed cost
+_CHUNK_SECONDS = 10.0
 
 
 def _note(message):
@@ -79,9 +82,10 @@ def _embed(job, args):
         return embed_in_chunks(
             job.embedder,
             job.items,
-            chunk_size=max(256, 8 * args.batch_size),
+            chunk_size=max(64, 2 * args.batch_size),
             on_error=args.on_error,
             progress=bar and bar.update,
+            target_seconds=_CHUNK_SECONDS,
         )
     except BadInputError as exc:
         raise CommandError(

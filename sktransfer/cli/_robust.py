@@ -2,7 +2,10 @@
 
 The inputs are embedded a chunk at a time (so that an embedder with a
 ``cache`` stores each chunk as soon as it is done: a run that is stopped
-resumes from there), under one progress bar for the whole job. A chunk that
+resumes from there), under one progress bar for the whole job. Chunks grow
+until each takes about ``target_seconds``, so the cost of a transform call
+(starting DataLoader workers, for instance) stays small next to the work,
+on a fast GPU as on a CPU, while a stop loses at most about that long. A chunk that
 fails is split in halves until the failing inputs are alone; each such input
 then either stops the run (``on_error="raise"``: the first one, named by its
 position) or is skipped with the error it raised (``"skip"``). Good rows keep
@@ -12,6 +15,7 @@ missing texts) are handled so; anything else stops the run as it is.
 """
 
 import re
+import time
 
 import numpy as np
 
@@ -55,7 +59,16 @@ def _reason(exc):
     return " ".join(message.split())  # one line, for a TSV field
 
 
-def embed_in_chunks(embedder, items, *, chunk_size, on_error="raise", progress=None):
+def embed_in_chunks(
+    embedder,
+    items,
+    *,
+    chunk_size,
+    on_error="raise",
+    progress=None,
+    target_seconds=None,
+    max_chunk_size=16384,
+):
     """Embed ``items`` a chunk at a time; skip or stop at the bad ones.
 
     Parameters
@@ -70,6 +83,11 @@ def embed_in_chunks(embedder, items, *, chunk_size, on_error="raise", progress=N
         be left out and listed in the result.
     progress : callable, optional
         Called with the number of inputs done after each chunk.
+    target_seconds : float, optional
+        Grow the chunks (at most 4x per chunk, up to ``max_chunk_size``)
+        until one takes about this long; None keeps ``chunk_size``.
+    max_chunk_size : int
+        The largest chunk.
 
     Returns
     -------
@@ -93,9 +111,16 @@ def embed_in_chunks(embedder, items, *, chunk_size, on_error="raise", progress=N
         blocks.append(block)
         kept.extend(positions)
 
-    for start in range(0, len(items), chunk_size):
-        positions = list(range(start, min(start + chunk_size, len(items))))
+    start, size = 0, chunk_size
+    while start < len(items):
+        positions = list(range(start, min(start + size, len(items))))
+        began = time.perf_counter()
         embed_span(positions)
+        elapsed = time.perf_counter() - began
+        if target_seconds and elapsed > 0:
+            wanted = len(positions) * target_seconds / elapsed
+            size = int(min(max(size, wanted), 4 * size, max_chunk_size))
+        start += len(positions)
         if progress is not None:
             progress(len(positions))
     embeddings = np.concatenate(blocks) if blocks else None
