@@ -234,13 +234,13 @@ def test_skipping_finds_every_bad_input_in_any_chunk(tmp_path, bad):
 
 
 def test_chunks_grow_towards_the_target_time_up_to_the_cap():
-    """With a target far above any chunk's time, chunks grow 4x a step, up to
+    """With a target far above any chunk's time, chunks grow 16x a step, up to
     the cap; with none, they keep their size. Rows stay in input order."""
     texts = [f"text {i}" for i in range(100)]
     embedder = TextEmbedder(backbone="toy-text").fit(texts[:1])
     for target, cap, sizes in [
         (None, 16384, [8] * 12 + [4]),
-        (1e9, 16384, [8, 32, 60]),
+        (1e9, 16384, [8, 92]),
         (1e9, 16, [8, 16, 16, 16, 16, 16, 12]),
     ]:
         seen = []

@@ -84,7 +84,7 @@ def embed_in_chunks(
     progress : callable, optional
         Called with the number of inputs done after each chunk.
     target_seconds : float, optional
-        Grow the chunks (at most 4x per chunk, up to ``max_chunk_size``)
+        Grow the chunks (at most 16x per chunk, up to ``max_chunk_size``)
         until one takes about this long; None keeps ``chunk_size``.
     max_chunk_size : int
         The largest chunk.
@@ -119,7 +119,7 @@ def embed_in_chunks(
         elapsed = time.perf_counter() - began
         if target_seconds and elapsed > 0:
             wanted = len(positions) * target_seconds / elapsed
-            size = int(min(max(size, wanted), 4 * size, max_chunk_size))
+            size = int(min(max(size, wanted), 16 * size, max_chunk_size))
         start += len(positions)
         if progress is not None:
             progress(len(positions))
