@@ -361,6 +361,7 @@ _SLOW_WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL here")
 def test_a_killed_write_leaves_no_file_under_the_final_name(tmp_path):
     out = tmp_path / "out.npy"
     out.write_bytes(b"old")
