@@ -1,5 +1,6 @@
 """The backbone registry: names -> specs, and resolution of any backbone value."""
 
+import sys
 import threading
 from pathlib import Path
 
@@ -83,12 +84,23 @@ def describe_backbones():
 
 
 def register_backbone(
-    name, spec=None, *, architecture=None, checkpoint=None, overwrite=False
+    name,
+    spec=None,
+    *,
+    architecture=None,
+    checkpoint=None,
+    overwrite=False,
+    layer=None,
+    mean=None,
+    std=None,
+    scale=None,
 ):
     """Register a backbone under a name.
 
     Either give a ready `BackboneSpec` (or a zero-argument callable returning
-    one), or an ``architecture`` plus a local ``checkpoint`` file of weights.
+    one), a Keras image model (a ``keras.Model``, a ``.keras`` file or a
+    TensorFlow SavedModel folder), or an ``architecture`` plus a local
+    ``checkpoint`` file of weights.
 
     Parameters
     ----------
@@ -104,6 +116,15 @@ def register_backbone(
         with ``weights_only=True``.
     overwrite : bool, default=False
         Replace an existing registration of the same name.
+    layer : str, optional
+        Keras models only: the layer whose output is the features (e.g. the
+        one before a classification head). By default the model's output.
+    mean, std : sequence of 3 floats, optional
+        Keras models only: per-channel normalisation of the pixels after
+        scaling, ``(pixel - mean) / std``. Default 0 and 1.
+    scale : float, optional
+        Keras models only: pixels are floats in ``[0, scale]``. Default 255
+        (Keras Applications models rescale inside the model).
 
     Returns
     -------
@@ -125,7 +146,17 @@ def register_backbone(
         )
     if (spec is None) == (checkpoint is None):
         raise ValueError("give either spec or architecture and checkpoint")
-    if checkpoint is not None:
+    keras_options = {"layer": layer, "mean": mean, "std": std, "scale": scale}
+    if _is_keras(spec):
+        from sktransfer.backbones._keras import keras_spec
+
+        built = keras_spec(spec, name=name, **keras_options)
+    elif any(value is not None for value in keras_options.values()):
+        raise ValueError(
+            "layer, mean, std and scale apply to Keras models only; a torch "
+            "backbone's preprocessing comes from its weights"
+        )
+    elif checkpoint is not None:
         if architecture is None:
             raise ValueError("a checkpoint needs the architecture it belongs to")
         from sktransfer.backbones._module import checkpoint_spec
@@ -188,6 +219,10 @@ def get_backbone(backbone, modality=None):
     _ensure_builtin()
     if isinstance(backbone, BackboneSpec):
         return backbone
+    if _is_keras(backbone):
+        from sktransfer.backbones._keras import keras_spec
+
+        return keras_spec(backbone)
     if not isinstance(backbone, (str, Path)):
         from sktransfer.backbones._module import module_spec
 
@@ -199,6 +234,15 @@ def get_backbone(backbone, modality=None):
                 _SPECS[name] = _FACTORIES[name][0]()
             return _SPECS[name]
     return _resolve_external(name)
+
+
+def _is_keras(value):
+    """A Keras model, ``.keras`` file or SavedModel folder (Keras not imported)."""
+    if isinstance(value, (str, Path)):
+        path = Path(value).expanduser()
+        return path.suffix == ".keras" or (path / "saved_model.pb").is_file()
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.Model)
 
 
 def _resolve_external(name):

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._cache import as_cache
 from sktransfer.engine._compile import compile_options
 from sktransfer.engine._device import PRECISIONS
@@ -303,7 +304,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     # -- persistence -------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: pickling never changes self
         model = state.pop("_model", None)
         state.pop("_runner", None)  # a compiled copy never goes in the pickle
         state.pop("_spec", None)
@@ -311,10 +312,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if self.store_weights_in_pickle and model is not None:
             torch = import_optional("torch")
             state["_model"] = copy.deepcopy(model).to(torch.device("cpu"))
-        return state
+        return pack_keras_backbone(state)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        super().__setstate__(unpack_keras_backbone(state))
         model = self.__dict__.get("_model")
         if model is not None:
             from sktransfer.engine._device import resolve_device

@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
 
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.finetune._persist import changed_keys, load_weights, save_weights
 
@@ -397,13 +398,16 @@ class BaseFineTuner(BaseEstimator):
 
     # -- persistence ------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: pickling never changes self
         module = state.pop("_module", None)
         state.pop("_net", None)
         state.pop("_spec", None)
         if module is not None:
             state["_weights"] = save_weights(module, self._stored_keys)
-        return state
+        return pack_keras_backbone(state)
+
+    def __setstate__(self, state):
+        super().__setstate__(unpack_keras_backbone(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,6 +12,7 @@ last block (a final norm, a pooler) belong to the last block.
   VGG / MobileNet / EfficientNet / ConvNeXt, ``encoder.layers`` of ViT ...).
 * sentence-transformers models: the transformer layers
   (``encoder.layer.<i>``, ``layers.<i>``, ``h.<i>``, ``block.<i>``).
+* Keras models: their layers with weights, in order.
 * any ``nn.Sequential`` (toy backbones, user modules): its children with
   parameters, each normalisation layer joining the block before it.
 """
@@ -148,6 +149,28 @@ def _indexed_blocks(body):
     return _assemble(names, label_of)
 
 
+def _keras_blocks(body):
+    """Keras layers with weights, in the model's order; normalisation joins the
+    layer before it (the parameters' own order is alphabetical)."""
+    by_path = {
+        name.rpartition("_torch_params.")[2]: name
+        for name, _ in body.named_parameters()
+    }
+    norm = import_optional("keras").layers
+    norms = (norm.BatchNormalization, norm.LayerNormalization, norm.GroupNormalization)
+    labels, blocks = [], []
+    for layer in body.keras._flatten_layers(include_self=False, recursive=True):
+        names = [by_path[v.path] for v in layer.weights if v.path in by_path]
+        if not names or getattr(layer, "_layers", None):  # a nested model: its layers
+            continue
+        if isinstance(layer, norms) and blocks:
+            blocks[-1].extend(names)
+        else:
+            labels.append(layer.name)
+            blocks.append(names)
+    return Blocks(stem=[], labels=labels, names=blocks) if blocks else None
+
+
 def find_blocks(body, family):
     """The block structure of a (headless) backbone, or None when unknown.
 
@@ -169,6 +192,8 @@ def find_blocks(body, family):
         return _torchvision_blocks(body)
     if family == "sentence-transformers":
         return _indexed_blocks(body)
+    if family == "keras":
+        return _keras_blocks(body)
     if isinstance(body, torch.nn.Sequential):
         return _sequential_blocks(body)
     return None
@@ -252,7 +277,17 @@ def make_plan(
     plan : TrainingPlan
     """
     names = [name for name, _ in body.named_parameters()]
+    if family == "keras" and not names and strategy != "head":
+        raise ValueError(
+            f"strategy={strategy!r} trains the layers of the Keras model "
+            f"{backbone_name!r}, which needs Keras' torch backend; this Keras runs "
+            "on another one. Set KERAS_BACKEND=torch before importing keras, or "
+            "use strategy='head' (frozen features)."
+        )
     never = _pattern_frozen(names, freeze, backbone_name)
+    untrainable = getattr(body, "untrainable_parameters", None)  # Keras' moving stats
+    if untrainable is not None:
+        never |= set(untrainable())
     structure = find_blocks(body, family)
     plan = TrainingPlan(n_blocks=None if structure is None else len(structure.labels))
     top_lr = lr * lr_decay if backbone_lr is None else backbone_lr
