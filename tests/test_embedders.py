@@ -253,3 +253,20 @@ def test_cls_pooling_of_a_feature_map_is_an_error():
         pool_features(torch.zeros(2, 3, 4, 4), "cls")
     with pytest.raises(ValueError, match="pooling must be one of"):
         pool_features(tokens, "mean")
+
+
+@pytest.mark.parametrize("name", ["ImageEmbedder", "ImageClassifier"])
+def test_pickling_does_not_change_the_estimator(name):
+    """object.__getstate__ returns the live __dict__ on Python 3.11+: a pickle
+    must be taken from a copy, so pickling (e.g. from another thread) never
+    drops the loaded model of the estimator being used."""
+    import sktransfer
+
+    X = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    params = {"max_epochs": 1} if name == "ImageClassifier" else {}
+    estimator = getattr(sktransfer, name)(backbone="toy-image", **params)
+    estimator.fit(X, [0, 1, 0, 1]) if params else estimator.fit(X)
+    before = dict(estimator.__dict__)
+    pickle.dumps(estimator)
+    assert estimator.__dict__.keys() == before.keys()
+    assert all(estimator.__dict__[k] is v for k, v in before.items())

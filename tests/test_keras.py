@@ -264,3 +264,22 @@ def fashion_mnist_pair():
         return X[keep][:n], y[keep][:n]
 
     return load("train", 400), load("t10k", 400)
+
+
+def test_cli_embeds_a_folder_with_a_keras_file(tmp_path):
+    from PIL import Image
+
+    from sktransfer.cli import main
+
+    net = small_cnn(seed=5)
+    model_path = tmp_path / "net.keras"
+    net.save(model_path)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    X = pixels(3, 32, seed=6)
+    for i, image in enumerate(X):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    out = tmp_path / "features.npy"
+    main(["embed", str(folder), "-o", str(out), "--backbone", str(model_path)])
+    expected = net.predict(X.astype("float32"), verbose=0)
+    assert relative_error(np.load(out), expected) < 1e-4
