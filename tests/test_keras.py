@@ -283,3 +283,38 @@ def test_cli_embeds_a_folder_with_a_keras_file(tmp_path):
     main(["embed", str(folder), "-o", str(out), "--backbone", str(model_path)])
     expected = net.predict(X.astype("float32"), verbose=0)
     assert relative_error(np.load(out), expected) < 1e-4
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_frozen_features_on_another_keras_backend(backend, tmp_path):
+    """Keras on JAX / TensorFlow: the model's own call, batch by batch, in a fresh
+    process (a process has one Keras backend). Skipped when that library is not
+    installed; fine-tuning there is a clear error."""
+    import importlib.util
+
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    net = small_cnn(seed=7)
+    path = tmp_path / "net.keras"
+    net.save(path)
+    X = pixels(5, 32, seed=8)
+    np.save(tmp_path / "X.npy", X)
+    code = f"""
+import numpy as np, keras, pytest
+from sktransfer import ImageClassifier, ImageEmbedder
+assert keras.backend.backend() == {backend!r}
+X = np.load({str(tmp_path / "X.npy")!r})
+net = keras.saving.load_model({str(path)!r})
+Z = ImageEmbedder(backbone=net, batch_size=2).fit_transform(X)
+P = np.asarray(net.predict(X.astype("float32"), verbose=0))
+assert Z.dtype == np.float32
+assert np.abs(Z - P).max() / np.abs(P).max() < 1e-4, np.abs(Z - P).max()
+with pytest.raises(ValueError, match="KERAS_BACKEND=torch"):
+    ImageClassifier(backbone=net, strategy="full", max_epochs=1).fit(X, [0, 1, 0, 1, 0])
+print("ok")
+"""
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
