@@ -14,6 +14,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.engine._cache import as_cache
@@ -59,6 +60,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             )
         return spec
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Load the pretrained backbone and check the input format.
