@@ -12,6 +12,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer.io._domain import infer_sample_domain, transform_sample_domain
 
 
@@ -32,6 +33,7 @@ class BaseAdapter(TransformerMixin, BaseEstimator):
     _parameter_constraints = {"missing_target": [StrOptions({"raise", "ignore"})]}
 
     # -- API ---------------------------------------------------------------
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None):
         """Learn the alignment from source and target rows stacked in ``X``.
@@ -55,6 +57,7 @@ class BaseAdapter(TransformerMixin, BaseEstimator):
         self._fit(X, y, sample_domain)
         return self
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then transform the fit rows, each with its own domain's map.

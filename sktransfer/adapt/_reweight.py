@@ -9,6 +9,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import has_fit_parameter
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer.adapt._density_ratio import (
     density_ratio_weights,
     fit_domain_classifier,
@@ -117,6 +118,7 @@ class ImportanceWeightingAdapter(_SourceEstimator):
         self.max_weight = max_weight
         self.missing_target = missing_target
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, sample_domain=None, **fit_params):
         """Fit the domain classifier, then the weighted estimator.

@@ -15,7 +15,13 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from sktransfer.io._domain import infer_sample_domain, masked_labels
+from sktransfer._fitting import restore_on_failure
+from sktransfer.io._domain import (
+    check_label_types,
+    infer_sample_domain,
+    masked_labels,
+    refuse_plus_minus_one,
+)
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -96,7 +102,9 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
         if y.dtype.kind in "fc" and np.isinf(y).any():
             raise ValueError("Input y contains infinity or a value too large.")
         domains = infer_sample_domain(y, sample_domain, n)
-        rows = np.flatnonzero((domains > 0) & ~masked_labels(y))
+        masked = masked_labels(y)
+        refuse_plus_minus_one(type(self).__name__, y, masked)
+        rows = np.flatnonzero((domains > 0) & ~masked)
         if rows.size == 0:
             raise ValueError(
                 f"{type(self).__name__}.fit found no labelled source row (Input y "
@@ -123,6 +131,7 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
                 sample_weight = sample_weight * np.asarray(params["sample_weight"])
             params["sample_weight"] = sample_weight
         y_rows = _safe_indexing(np.asarray(y), rows)
+        check_label_types(y_rows)
         self.estimator_ = clone(self.estimator).fit(
             _safe_indexing(X, rows), y_rows, **params
         )
@@ -297,6 +306,7 @@ class SelectSource(_SourceEstimator):
     def __init__(self, estimator):
         self.estimator = estimator
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, sample_domain=None, **fit_params):
         """Fit the estimator on the rows that are source rows and labelled.

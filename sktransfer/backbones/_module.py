@@ -133,18 +133,12 @@ def checkpoint_spec(name, architecture, checkpoint):
     base = architecture
 
     def build(pretrained=True, keep_head=False):
-        torch = import_optional("torch")
         model = base.build(pretrained=False, keep_head=True)
         if pretrained:
-            try:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as exc:
-                raise ValueError(
-                    f"could not read checkpoint {str(path)!r} with "
-                    f"weights_only=True: {exc}"
-                ) from exc
-            if isinstance(state, dict) and "state_dict" in state:
-                state = state["state_dict"]
+            from sktransfer.backbones._checkpoint import read_state_dict
+
+            where = f"checkpoint file {str(path)!r}"
+            state = read_state_dict(path, where, unwrap=True)
             try:
                 model.load_state_dict(state, strict=True)
             except RuntimeError as exc:

@@ -62,13 +62,14 @@ def _lite_weights_path(variant):
 
 def _lite_builder(variant):
     def build(pretrained=True, keep_head=False):
-        torch = import_optional("torch")
+        from sktransfer.backbones._checkpoint import read_state_dict
+
         timm = import_optional("timm")
         model = timm.create_model(f"tf_efficientnet_lite{variant}", pretrained=False)
         if pretrained:
-            state = torch.load(
-                _lite_weights_path(variant), map_location="cpu", weights_only=True
-            )
+            path = _lite_weights_path(variant)
+            where = f"the packaged weights file {str(path)!r}"
+            state = read_state_dict(path, where)
             model.load_state_dict(
                 rename_lukemelas_keys(state, model.state_dict()), strict=True
             )

@@ -15,6 +15,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
@@ -61,6 +62,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             )
         return spec
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Load the pretrained backbone and check the input format.

@@ -99,7 +99,12 @@ class ImageEmbedder(BaseEmbedder):
     Path), bytes, PIL images, or arrays: uint8/uint16 or floats in [0, 1],
     shaped ``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)`` with C in
     (1, 3, 4). Grayscale, alpha (composited on white), palette, CMYK, 16-bit
-    and EXIF-rotated images are converted to RGB. Identical inputs (same path,
+    and EXIF-rotated images are converted to RGB. Mode-F PIL images are read
+    as intensities in [0, 1] (divided by their maximum when it exceeds 1),
+    negative values clipped to 0; NaN or infinite values raise an error naming
+    the index. Images more than 20 times longer than wide (or the reverse)
+    warn; any aspect ratio is preprocessed in memory bounded by the crop
+    size. Identical inputs (same path,
     same bytes, same pixels) are computed once per call.
 
     Examples

@@ -71,8 +71,15 @@ def load_weights(module, blob, expected_missing=None):
         Keys allowed to be absent from the blob (they keep the reference
         weights); any other absent or unexpected key is an error.
     """
-    torch = import_optional("torch")
-    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    from sktransfer.backbones._checkpoint import read_state_dict
+
+    if not isinstance(blob, (bytes, bytearray)):
+        raise ValueError(
+            f"the stored fine-tuned weights are a {type(blob).__name__}, expected "
+            f"the bytes written by torch.save when the estimator was pickled"
+        )
+    where = f"the fine-tuned weights blob ({len(blob)} bytes in the pickle)"
+    state = read_state_dict(io.BytesIO(bytes(blob)), where)
     result = module.load_state_dict(state, strict=False)
     missing = set(result.missing_keys) - set(expected_missing or ())
     if missing or result.unexpected_keys:

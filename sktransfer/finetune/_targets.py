@@ -9,6 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_is_fitted, column_or_1d
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
 from sktransfer.finetune._base import BaseFineTuner
 
@@ -24,6 +25,7 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, sample_domain=None):
         """Fine-tune the backbone and a new classification head.
@@ -62,8 +64,11 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
         return masked_labels(y)
 
     def _prepare_targets(self, y, weights, warm):
+        from sktransfer.io._domain import check_label_types
+
         y = _check_y(y, estimator=self)
         y = column_or_1d(y, warn=True)
+        check_label_types(y)
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -179,6 +184,7 @@ class RegressorFineTuner(RegressorMixin, BaseFineTuner):
     predictions mapped back.
     """
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, sample_domain=None):
         """Fine-tune the backbone and a new regression head.

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer.integrations import _content_bridge as bridge
 from sktransfer.integrations._implicit_fit import MODELS, fit_implicit
 from sktransfer.integrations._interactions import (
@@ -208,6 +209,7 @@ class ImplicitRecommender(BaseEstimator):
         tags.input_tags.sparse = True  # a users x items interaction matrix
         return tags
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, *, sample_weight=None, item_content=None):
         """Factorize the interactions; give cold items factors from content.

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
 
 __all__ = ["OutlierDetector", "list_detectors"]
@@ -272,6 +273,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
             detector.set_params(**params)
         return detector
 
+    @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit a clone of the pyod detector on X.

@@ -7,6 +7,8 @@ are source domains. When neither ``y`` nor ``sample_domain`` says anything (at
 ``transform`` / ``predict`` time), rows are target rows.
 """
 
+from numbers import Number
+
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
@@ -56,6 +58,66 @@ def masked_labels(y):
     else:
         flat = np.zeros(y.shape, dtype=bool)
     return flat.all(axis=1) if flat.ndim == 2 else flat
+
+
+def check_label_types(y, name="y"):
+    """Raise a clear ValueError when the labels mix strings and numbers.
+
+    numpy cannot sort strings with numbers (``'<' not supported between
+    instances of 'int' and 'str'``), so no class list can be made: the error
+    names the types found, with an example of each and its index. Masked
+    rows must be left out by the caller (``-1`` next to string labels is the
+    domain adaptation mask, not a label).
+
+    Parameters
+    ----------
+    y : array-like
+        Labels.
+    name : str, default="y"
+        What to call them in the message.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "O":
+        return
+    examples = {}  # kind -> {type name: (index, value)}
+    for index, value in enumerate(y.ravel()):
+        if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+            kind = "string"
+        elif isinstance(value, (Number, np.number)):
+            kind = "number"
+        else:
+            kind = type(value).__name__
+        examples.setdefault(kind, {}).setdefault(type(value).__name__, (index, value))
+    if len(examples) < 2:
+        return
+    found = "; ".join(
+        f"{type_name} (e.g. {value!r} at index {index})"
+        for kinds in examples.values()
+        for type_name, (index, value) in kinds.items()
+    )
+    raise ValueError(
+        f"{name} mixes label types that cannot be compared: {found}. Labels must "
+        f"be all strings or all numbers: convert them first, e.g. "
+        f"np.asarray({name}).astype(str)"
+    )
+
+
+def refuse_plus_minus_one(name, y, masked):
+    """Labels {-1, +1}: -1 would silently mean "unlabelled target row"."""
+    if y.ndim != 1 or not masked.any() or masked.all():
+        return
+    try:
+        labelled = set(np.unique(y[~masked]).tolist())
+    except TypeError:  # mixed label types: reported where the classes are made
+        return
+    if labelled == {1} and bool(np.all(y[masked] == -1)):
+        raise ValueError(
+            f"{name}.fit got the labels {{-1, 1}}: under the domain adaptation "
+            f"masking convention (skada's), y = -1 marks an unlabelled target "
+            f"row, so {int(masked.sum())} rows would be dropped as target rows "
+            f"and only class 1 would be left to learn from. If -1 is a class, "
+            f"relabel it, e.g. y = (y > 0).astype(int) for 0/1 labels."
+        )
 
 
 def _is_class_labels(y):

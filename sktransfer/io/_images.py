@@ -3,10 +3,15 @@
 Every decoded image is a ``float32`` tensor ``(3, H, W)`` in [0, 1], whatever
 it came from: a file path, bytes, a PIL image or an array. Grayscale is
 repeated to three channels, alpha is composited onto white, palette, CMYK and
-16-bit images are converted, and EXIF orientation is applied.
+16-bit images are converted, and EXIF orientation is applied. 32-bit PIL
+images (modes ``I`` and ``F``) are read as intensities: values over the range
+(255 or 65535 for ``I``, 1.0 for ``F``) scale the image by its maximum,
+negative values are clipped to 0 (black), and NaN or infinite values are
+rejected with the image's index.
 """
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,9 @@ from sktransfer.io._sequence import as_item_list
 __all__ = ["check_image_input", "decode_image"]
 
 _CHANNELS = (1, 3, 4)
+# long side / short side over which a square centre crop keeps under 5% of
+# an image: such an image gets a warning naming its index
+MAX_ASPECT_RATIO = 20
 
 
 def _describe(item):
@@ -166,6 +174,8 @@ def _pil_to_float(image):
         array = np.clip(array / scale, 0.0, 1.0)
     elif mode == "F":
         array = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise ValueError("the mode-F image contains NaN or infinite values")
         if array.size and float(array.max()) > 1.0:
             array = array / float(array.max())
         array = np.clip(array, 0.0, 1.0)
@@ -237,4 +247,19 @@ def decode_image(item, index):
             ) from exc
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"image at index {index} is empty (shape {array.shape})")
+    _warn_if_elongated(array.shape[:2], index)
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def _warn_if_elongated(shape, index):
+    """Warn when the centre crop can keep only a sliver of the image."""
+    height, width = shape
+    if max(height, width) > MAX_ASPECT_RATIO * min(height, width):
+        warnings.warn(
+            f"image at index {index} is {height}x{width} pixels (aspect ratio "
+            f"over {MAX_ASPECT_RATIO}:1): a square centre crop keeps under "
+            f"{100 // MAX_ASPECT_RATIO}% of it, so it is embedded from its "
+            f"central part only. Crop or pad it to a sensible shape first",
+            UserWarning,
+            stacklevel=3,
+        )
