@@ -3,7 +3,6 @@
 import numpy as np
 
 from sktransfer._optional import import_optional
-from sktransfer.backbones._keras import import_keras
 
 torch = import_optional("torch")
 
@@ -31,7 +30,7 @@ class KerasImageModule(torch.nn.Module):
             self.__dict__["keras"] = model
         # variables Keras never trains (BatchNorm moving statistics)
         self._fixed = {v.path for v in model.weights if not v.trainable}
-        keras = import_keras()
+        keras = import_optional("keras")  # imported already: the model is Keras'
         self._batchnorms = [
             layer
             for layer in model._flatten_layers(include_self=False)
@@ -70,7 +69,7 @@ class KerasImageModule(torch.nn.Module):
                 self._sync_batchnorm()
             out = model(x.contiguous(), training=self.training)
         else:
-            out = import_keras().ops.convert_to_numpy(
+            out = import_optional("keras").ops.convert_to_numpy(
                 model(x.detach().cpu().numpy(), training=False)
             )
             out = torch.from_numpy(np.asarray(out, dtype=np.float32)).to(x.device)

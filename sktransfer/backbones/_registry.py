@@ -147,34 +147,39 @@ def register_backbone(
     if (spec is None) == (checkpoint is None):
         raise ValueError("give either spec or architecture and checkpoint")
     keras_options = {"layer": layer, "mean": mean, "std": std, "scale": scale}
+    built = _build_spec(name, spec, architecture, checkpoint, keras_options)
+    with _LOCK:
+        _FACTORIES[name] = (lambda: built, built.modality, built.description)
+        _SPECS.pop(name, None)
+    return built
+
+
+def _build_spec(name, spec, architecture, checkpoint, keras_options):
+    """The `BackboneSpec` that `register_backbone`'s arguments describe."""
     if _is_keras(spec):
         from sktransfer.backbones._keras import keras_spec
 
-        built = keras_spec(spec, name=name, **keras_options)
-    elif any(value is not None for value in keras_options.values()):
+        return keras_spec(spec, name=name, **keras_options)
+    if any(value is not None for value in keras_options.values()):
         raise ValueError(
             "layer, mean, std and scale apply to Keras models only; a torch "
             "backbone's preprocessing comes from its weights"
         )
-    elif checkpoint is not None:
+    if checkpoint is not None:
         if architecture is None:
             raise ValueError("a checkpoint needs the architecture it belongs to")
         from sktransfer.backbones._module import checkpoint_spec
 
-        built = checkpoint_spec(name, get_backbone(architecture), checkpoint)
-    elif isinstance(spec, BackboneSpec):
-        built = spec
-    elif callable(spec):
-        built = spec()
-    else:
+        return checkpoint_spec(name, get_backbone(architecture), checkpoint)
+    if isinstance(spec, BackboneSpec):
+        return spec
+    if not callable(spec):
         raise TypeError(f"spec must be a BackboneSpec or a callable, got {spec!r}")
+    built = spec()
     if not isinstance(built, BackboneSpec):
         raise TypeError(
             f"spec factory returned {type(built).__name__}, not BackboneSpec"
         )
-    with _LOCK:
-        _FACTORIES[name] = (lambda: built, built.modality, built.description)
-        _SPECS.pop(name, None)
     return built
 
 

@@ -252,6 +252,16 @@ def _blocks_needed(structure, strategy, backbone_name, family):
         )
 
 
+def _check_trainable(names, family, strategy, backbone_name):
+    if family == "keras" and not names and strategy != "head":
+        raise ValueError(
+            f"strategy={strategy!r} trains the layers of the Keras model "
+            f"{backbone_name!r}, which needs Keras' torch backend; this Keras runs "
+            "on another one. Set KERAS_BACKEND=torch before importing keras, or "
+            "use strategy='head' (frozen features)."
+        )
+
+
 def make_plan(
     body,
     family,
@@ -277,13 +287,7 @@ def make_plan(
     plan : TrainingPlan
     """
     names = [name for name, _ in body.named_parameters()]
-    if family == "keras" and not names and strategy != "head":
-        raise ValueError(
-            f"strategy={strategy!r} trains the layers of the Keras model "
-            f"{backbone_name!r}, which needs Keras' torch backend; this Keras runs "
-            "on another one. Set KERAS_BACKEND=torch before importing keras, or "
-            "use strategy='head' (frozen features)."
-        )
+    _check_trainable(names, family, strategy, backbone_name)
     never = _pattern_frozen(names, freeze, backbone_name)
     untrainable = getattr(body, "untrainable_parameters", None)  # Keras' moving stats
     if untrainable is not None:

@@ -17,6 +17,7 @@ from sktransfer.integrations._interactions import (
     check_ids,
     check_positive_int,
     is_dataframe,
+    known_codes,
     lookup,
     pair_columns,
     read_interactions,
@@ -274,19 +275,6 @@ class ImplicitRecommender(BaseEstimator):
         bridge.append_items(self, table.index.to_numpy(), emb)
         return self
 
-    def _codes(self, users, items=None):
-        u = lookup(pd.Index(self.users_), users)
-        i = None if items is None else lookup(pd.Index(self.items_), items)
-        if self.handle_unknown == "error":
-            for what, ids, codes in (("user", users, u), ("item", items, i)):
-                if codes is not None and (codes < 0).any():
-                    bad = ids[np.flatnonzero(codes < 0)[0]]
-                    raise ValueError(
-                        f"Unknown {what} id {show(bad)} (handle_unknown='error'); set "
-                        "handle_unknown='popularity' for a fallback."
-                    )
-        return u, i
-
     def predict(self, X):
         """Score (user, item) pairs; higher means more likely to interact.
 
@@ -310,7 +298,7 @@ class ImplicitRecommender(BaseEstimator):
         if not is_dataframe(X):
             X = validate_data(self, X, dtype=None, ensure_all_finite=True, reset=False)
         users, items = pair_columns(X, self.user_col, self.item_col)
-        u, i = self._codes(users, items)
+        u, i = known_codes(self, users, items)
         scores = np.zeros(len(u), dtype=np.float64)
         both = (u >= 0) & (i >= 0)
         U, V = self.user_factors_, self.item_factors_
@@ -363,7 +351,7 @@ class ImplicitRecommender(BaseEstimator):
             if len(cand) == 0 or (cand < 0).any():
                 bad = items[np.flatnonzero(cand < 0)[0]] if len(cand) else "(none)"
                 raise ValueError(f"Candidate item {show(bad)} is not in the catalogue.")
-        u = self._codes(users)[0]
+        u = known_codes(self, users)[0]
         out_ids, out_scores = [None] * len(users), [None] * len(users)
         known = np.flatnonzero(u >= 0)
         ranked = rank_known_users(

@@ -238,3 +238,21 @@ def lookup(index, ids):
     if len(ids) == 0:
         return np.empty(0, dtype=np.intp)
     return np.asarray(index.get_indexer(ids), dtype=np.intp)
+
+
+def known_codes(est, users, items=None):
+    """Positions of ``users`` (and ``items``) in a fitted recommender's catalogue.
+
+    Unknown ids get -1, or raise with ``handle_unknown="error"``.
+    """
+    u = lookup(pd.Index(est.users_), users)
+    i = None if items is None else lookup(pd.Index(est.items_), items)
+    if est.handle_unknown == "error":
+        for what, ids, codes in (("user", users, u), ("item", items, i)):
+            if codes is not None and (codes < 0).any():
+                bad = ids[np.flatnonzero(codes < 0)[0]]
+                raise ValueError(
+                    f"Unknown {what} id {show(bad)} (handle_unknown='error'); set "
+                    "handle_unknown='popularity' for a fallback."
+                )
+    return u, i
