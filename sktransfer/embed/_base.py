@@ -19,6 +19,7 @@ from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.engine._cache import as_cache
 from sktransfer.engine._compile import compile_options
 from sktransfer.engine._device import PRECISIONS
+from sktransfer.engine._keys import still_holds
 
 __all__ = ["BaseEmbedder"]
 
@@ -87,7 +88,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._check_raw(X)
             self._record_column(X)
         self._spec = spec
-        self._cache = as_cache(self.cache)
+        self._current_cache()  # an invalid cache fails here
         compile_options(self.compile)  # unknown torch.compile options fail here
         self.fingerprint_ = self._load_model()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
@@ -204,8 +205,6 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             )
         if getattr(self, "_spec", None) is None:
             self._spec = self._resolve_spec()
-        if "_cache" not in self.__dict__:
-            self._cache = as_cache(self.cache)
         if getattr(self, "_model", None) is None:
             self._load_model()
         elif self.__dict__.get("_runner") is None:  # unpickled with its weights
@@ -248,7 +247,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         positions = [0] * len(first)
         for index in range(len(items) - 1, -1, -1):
             positions[inverse[index]] = index
-        cache = getattr(self, "_cache", None)
+        cache = self._current_cache()
         if cache is None:
             return self._embed_raw(items, positions)[inverse]
         keys = [self._cache_key(items, p) for p in positions]
@@ -259,13 +258,35 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             if cached is None:
                 cached = np.empty((len(positions), computed.shape[1]), dtype=np.float32)
             cached[missing] = computed
-            storable = [i for i in missing if keys[i]]
+            storable = [
+                i
+                for i in missing
+                if keys[i] and still_holds(keys[i], items[positions[i]])
+            ]
             cache.put(
                 self.fingerprint_,
                 [keys[i] for i in storable],
                 cached[storable],
             )
         return cached[inverse]
+
+    def _current_cache(self):
+        """The `EmbeddingCache` of the current ``cache`` parameter, or None.
+
+        Resolved at every transform, so ``set_params(cache=...)`` after fit
+        takes effect; the object is reused while the parameter is unchanged
+        (so a failed write warns once).
+        """
+        param = self.cache
+        resolved = self.__dict__.get("_cache_for")
+        if resolved is not None and (
+            resolved[0] is param
+            or (isinstance(param, (str, os.PathLike)) and resolved[0] == param)
+        ):
+            return resolved[1]
+        cache = as_cache(param)
+        self._cache_for = (param, cache)
+        return cache
 
     def _cache_key(self, items, index):
         """Content key of one item for the cache (None: do not cache it)."""
