@@ -162,6 +162,13 @@ class EmbeddingCache:
         Also deletes the temporary files of killed writers (``.tmp-*.part``)
         older than ``tmp_grace`` seconds; younger ones may belong to a live
         writer and are kept.
+
+        Parameters
+        ----------
+        max_bytes : int
+            Size limit of the entries.
+        tmp_grace : float, default=3600
+            Age in seconds beyond which a temporary file is deleted.
         """
         self.remove_stale_temporary_files(tmp_grace)
         entries = []
@@ -181,7 +188,14 @@ class EmbeddingCache:
                 break
 
     def clear(self, tmp_grace=TMP_GRACE_SECONDS):
-        """Delete every entry, and temporary files older than ``tmp_grace`` seconds."""
+        """Delete every entry, and temporary files older than ``tmp_grace`` seconds.
+
+        Parameters
+        ----------
+        tmp_grace : float, default=3600
+            Age in seconds beyond which a temporary file of a writer
+            (``.tmp-*.part``, left behind when it was killed) is deleted.
+        """
         for path in self.folder.rglob("*.emb"):
             path.unlink(missing_ok=True)
         self.remove_stale_temporary_files(tmp_grace)
@@ -192,6 +206,11 @@ class EmbeddingCache:
         A writer killed between creating its temporary file and renaming it
         leaves the file behind; it is never read. A live writer holds its file
         for milliseconds, so any grace period of seconds or more is safe.
+
+        Parameters
+        ----------
+        tmp_grace : float, default=3600
+            Age in seconds beyond which a temporary file is deleted.
 
         Returns
         -------
