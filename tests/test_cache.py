@@ -350,3 +350,25 @@ def test_clear_and_prune_remove_stale_temporary_files_only(tmp_path):
     assert live.exists() and not list(tmp_path.rglob("*.emb"))
     cache.clear()
     assert not live.exists()
+
+
+@pytest.mark.slow
+def test_real_weights_cached_jpegs_follow_their_content(tmp_path):
+    import shutil
+
+    from sktransfer.datasets import fashion_mnist_available, load_fashion_mnist
+
+    if not fashion_mnist_available():
+        pytest.skip("Fashion-MNIST is not installed")
+    images, _ = load_fashion_mnist("test")
+    paths = [tmp_path / f"{i}.jpg" for i in range(3)]
+    for path, image in zip(paths, images[:3], strict=True):
+        Image.fromarray(image).convert("RGB").resize((64, 64)).save(path)
+    est = ImageEmbedder(cache=tmp_path / "cache").fit(paths)
+    computed = est.transform(paths)
+    calls = _count_embedded(est)
+    np.testing.assert_array_equal(est.transform(paths), computed)
+    assert calls == []
+    shutil.copy2(paths[2], paths[0])  # `cp -p`: another image under the old name
+    np.testing.assert_array_equal(est.transform(paths[:1]), computed[2:])
+    assert calls == []  # the new content was already in the cache

@@ -63,9 +63,10 @@ class ImageEmbedder(BaseEmbedder):
         status-change times, inode and device, without reading the file:
         faster for huge files on slow disks, but it trusts the file system
         (a file rewritten in place on a file system without reliable change
-        times could return its old vector). Bytes are keyed by their content,
-        arrays by shape, dtype and values, PIL images by their decoded RGB
-        pixels (palette and EXIF orientation applied), whatever this is.
+        times could return its old vector). Whatever ``cache_key``, bytes
+        are keyed by their content, arrays by shape, dtype and values, PIL
+        images by their decoded RGB pixels (palette and EXIF orientation
+        applied).
     compile : bool or dict, default=False
         Run the forward pass through :func:`torch.compile` (``True``: its
         defaults; a dict: its keyword arguments, e.g. ``{"mode":
