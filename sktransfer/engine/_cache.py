@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sktransfer.engine._keys import content_key  # noqa: F401 (its former home)
+
 __all__ = ["EmbeddingCache", "as_cache"]
 
 _MAGIC = b"SKTE1"
