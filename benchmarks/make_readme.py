@@ -187,6 +187,18 @@ def cache_gridsearch(text):
     return "<br>".join(parts)
 
 
+def cache_keys(text):
+    rows = tables(text)[0]
+    files = re.search(r"\n(\d+) Fashion-MNIST", text)
+    parts = [
+        f"{plain(r['transform of all files']).replace('fully cached, ', '')}: "
+        f"{plain(r['seconds'])} s, {plain(r['speed-up vs computing'])}"
+        for r in rows
+    ]
+    head = f"{files.group(1)} JPEG files: " if files else ""
+    return head + "; ".join(parts) + " (speed-up vs computing; goal content >= 20x)"
+
+
 def compile_check(text):
     rows = tables(text)[0]
     cost = re.search(r"Compilation cost.*?: (.+?)\. ", text)
@@ -239,6 +251,11 @@ BENCHMARKS = {
         "cache_gridsearch",
         "grid search with and without the embedding cache",
         cache_gridsearch,
+    ),
+    "cache_keys": (
+        "cache_keys",
+        "fully cached transform: content vs stat keys vs computing",
+        cache_keys,
     ),
     "compile_check": ("compile_check", "torch.compile vs eager", compile_check),
     "finetune_accuracy": (

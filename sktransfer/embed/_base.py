@@ -22,6 +22,7 @@ from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbo
 from sktransfer.engine._cache import as_cache
 from sktransfer.engine._compile import compile_options
 from sktransfer.engine._device import PRECISIONS
+from sktransfer.engine._keys import still_holds
 
 __all__ = ["BaseEmbedder"]
 
@@ -91,24 +92,12 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             self._check_raw(X)
             self._record_column(X)
         self._spec = spec
-        self._cache = self._usable_cache()
+        self.__dict__.pop("_cache_for", None)  # the spec changed: decide again
+        self._current_cache()  # an invalid cache fails here, an unusable one warns
         compile_options(self.compile)  # unknown torch.compile options fail here
         self.fingerprint_ = self._load_model()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
-
-    def _usable_cache(self):
-        """The cache, or None with a warning when the spec is not cacheable."""
-        cache = as_cache(self.cache)
-        if cache is not None and not self._spec.cacheable:
-            warnings.warn(
-                f"{type(self).__name__}: running without the cache: "
-                f"{self._spec.uncacheable_reason}",
-                UserWarning,
-                stacklevel=3,
-            )
-            return None
-        return cache
 
     def _fingerprint_options(self):
         return {"precision": self._precision}
@@ -221,8 +210,6 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             )
         if getattr(self, "_spec", None) is None:
             self._spec = self._resolve_spec()
-        if "_cache" not in self.__dict__:
-            self._cache = self._usable_cache()
         if getattr(self, "_model", None) is None:
             self._load_model()
         elif self.__dict__.get("_runner") is None:  # unpickled with its weights
@@ -265,7 +252,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         positions = [0] * len(first)
         for index in range(len(items) - 1, -1, -1):
             positions[inverse[index]] = index
-        cache = getattr(self, "_cache", None)
+        cache = self._current_cache()
         if cache is None:
             return self._embed_raw(items, positions)[inverse]
         keys = [self._cache_key(items, p) for p in positions]
@@ -276,13 +263,45 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             if cached is None:
                 cached = np.empty((len(positions), computed.shape[1]), dtype=np.float32)
             cached[missing] = computed
-            storable = [i for i in missing if keys[i]]
+            storable = [
+                i
+                for i in missing
+                if keys[i] and still_holds(keys[i], items[positions[i]])
+            ]
             cache.put(
                 self.fingerprint_,
                 [keys[i] for i in storable],
                 cached[storable],
             )
         return cached[inverse]
+
+    def _current_cache(self):
+        """The `EmbeddingCache` of the current ``cache`` parameter, or None.
+
+        Resolved at every transform, so ``set_params(cache=...)`` after fit
+        takes effect; the object is reused while the parameter is unchanged
+        (so a failed write warns once). None, with a warning, when the backbone
+        has no stable fingerprint.
+        """
+        param = self.cache
+        resolved = self.__dict__.get("_cache_for")
+        if resolved is not None and (
+            resolved[0] is param
+            or (isinstance(param, (str, os.PathLike)) and resolved[0] == param)
+        ):
+            return resolved[1]
+        cache = as_cache(param)
+        spec = self.__dict__.get("_spec") or self._resolve_spec()
+        if cache is not None and not spec.cacheable:
+            warnings.warn(
+                f"{type(self).__name__}: running without the cache: "
+                f"{spec.uncacheable_reason}",
+                UserWarning,
+                stacklevel=3,
+            )
+            cache = None
+        self._cache_for = (param, cache)
+        return cache
 
     def _cache_key(self, items, index):
         """Content key of one item for the cache (None: do not cache it)."""

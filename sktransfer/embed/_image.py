@@ -1,6 +1,5 @@
 """`ImageEmbedder`: a frozen pretrained image backbone as a transformer."""
 
-import hashlib
 from numbers import Integral
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sktransfer.backbones._spec import POOLINGS
 from sktransfer.embed._base import BaseEmbedder
-from sktransfer.engine._cache import content_key
+from sktransfer.engine._keys import CACHE_KEY_MODES, image_cache_key
 from sktransfer.io import check_image_input
 
 __all__ = ["ImageEmbedder"]
@@ -51,10 +50,24 @@ class ImageEmbedder(BaseEmbedder):
         L2-normalise each embedding.
     cache : str, Path, joblib.Memory or EmbeddingCache, default=None
         Keep embeddings on disk, keyed by the backbone fingerprint and each
-        image's content (file path + size + modification time, or the bytes /
-        pixels), so repeated CV folds, grid points, processes and sessions
-        never recompute a forward pass. A changed file, backbone, layer,
-        pooling or precision gets a new key.
+        image's content, so repeated CV folds, grid points, processes and
+        sessions never recompute a forward pass. A changed file, backbone,
+        layer, pooling or precision gets a new key. Read at every transform:
+        ``set_params(cache=...)`` takes effect without refitting. A failed
+        write (disk full, read-only folder) warns once and returns the
+        embeddings.
+    cache_key : {"content", "path+stat"}, default="content"
+        How image files are keyed in the cache. ``"content"``: a hash of the
+        file's bytes (read once more per transform; a file replaced with
+        another keeps no stale vector, whatever its name, size or times).
+        ``"path+stat"``: the resolved path, size, modification and
+        status-change times, inode and device, without reading the file:
+        faster for huge files on slow disks, but it trusts the file system
+        (a file rewritten in place on a file system without reliable change
+        times could return its old vector). Whatever ``cache_key``, bytes
+        are keyed by their content, arrays by shape, dtype and values, PIL
+        images by their decoded RGB pixels (palette and EXIF orientation
+        applied).
     compile : bool or dict, default=False
         Run the forward pass through :func:`torch.compile` (``True``: its
         defaults; a dict: its keyword arguments, e.g. ``{"mode":
@@ -127,6 +140,7 @@ class ImageEmbedder(BaseEmbedder):
         "layer": [None, str, list],
         "pooling": [StrOptions(set(POOLINGS))],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "cache_key": [StrOptions(set(CACHE_KEY_MODES))],
     }
 
     def __init__(
@@ -141,6 +155,7 @@ class ImageEmbedder(BaseEmbedder):
         num_workers=0,
         normalize=False,
         cache=None,
+        cache_key="content",
         compile=False,
         store_weights_in_pickle=False,
         verbose=0,
@@ -154,6 +169,7 @@ class ImageEmbedder(BaseEmbedder):
         self.num_workers = num_workers
         self.normalize = normalize
         self.cache = cache
+        self.cache_key = cache_key
         self.compile = compile
         self.store_weights_in_pickle = store_weights_in_pickle
         self.verbose = verbose
@@ -192,32 +208,17 @@ class ImageEmbedder(BaseEmbedder):
         return self._embed_raw(probe, [0]).shape[1]
 
     def _item_key(self, items, index):
+        """Identical inputs of one call are computed once (same path, bytes, pixels)."""
         item = items[index]
         if isinstance(item, (str, Path)):
             return ("path", str(item))
-        if isinstance(item, (bytes, bytearray)):
-            return ("bytes", hashlib.blake2b(item, digest_size=16).digest())
-        if isinstance(item, np.ndarray):
-            digest = hashlib.blake2b(np.ascontiguousarray(item), digest_size=16)
-            return ("array", item.shape, item.dtype.str, digest.digest())
+        if isinstance(item, (bytes, bytearray, np.ndarray)):
+            key = image_cache_key(item)
+            return ("object", index) if key is None else ("content", key)
         return ("object", index)
 
     def _cache_key(self, items, index):
-        item = items[index]
-        if isinstance(item, (str, Path)):
-            try:
-                stat = Path(item).stat()
-            except OSError:
-                return None  # embedding it will raise a clear error
-            return content_key(
-                "path", Path(item).resolve(), stat.st_size, stat.st_mtime_ns
-            )
-        if isinstance(item, (bytes, bytearray)):
-            return content_key("bytes", bytes(item))
-        if isinstance(item, np.ndarray):
-            array = np.ascontiguousarray(item)
-            return content_key("array", array.shape, array.dtype.str, array.tobytes())
-        return content_key("pil", item.mode, item.size, item.tobytes())
+        return image_cache_key(items[index], self.cache_key)
 
     def _embed_raw(self, items, positions):
         from sktransfer.engine._data import ImageDataset

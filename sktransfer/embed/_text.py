@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from sktransfer.embed._base import BaseEmbedder
-from sktransfer.engine._cache import content_key
 from sktransfer.engine._device import autocast
+from sktransfer.engine._keys import text_cache_key
 from sktransfer.io import check_text_input
 
 __all__ = ["TextEmbedder"]
@@ -45,7 +45,9 @@ class TextEmbedder(BaseEmbedder):
     cache : str, Path, joblib.Memory or EmbeddingCache, default=None
         Keep embeddings on disk, keyed by the backbone fingerprint and each
         string, so repeated CV folds, grid points, processes and sessions never
-        recompute them.
+        recompute them. Read at every transform: ``set_params(cache=...)``
+        takes effect without refitting. A failed write (disk full, read-only
+        folder) warns once and returns the embeddings.
     compile : bool or dict, default=False
         Run the forward pass through :func:`torch.compile` (``True``: its
         defaults; a dict: its keyword arguments, e.g. ``{"mode":
@@ -162,7 +164,7 @@ class TextEmbedder(BaseEmbedder):
         return items[index]
 
     def _cache_key(self, items, index):
-        return content_key("text", items[index])
+        return text_cache_key(items[index])
 
     def _embed_raw(self, items, positions):
         texts = [items[p] for p in positions]

@@ -3,9 +3,13 @@
 import hashlib
 import os
 import tempfile
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from sktransfer.engine._keys import content_key  # noqa: F401 (its former home)
 
 __all__ = ["EmbeddingCache", "as_cache"]
 
@@ -13,6 +17,8 @@ _MAGIC = b"SKTE1"
 _HEADER = (
     len(_MAGIC) + 16 + 8
 )  # magic, blake2b-128 digest of the payload, payload length
+_TMP_GLOB = ".tmp-*.part"
+TMP_GRACE_SECONDS = 3600.0
 
 
 class EmbeddingCache:
@@ -23,7 +29,11 @@ class EmbeddingCache:
     entry is written to a temporary file, then atomically renamed into place)
     and with processes killed mid-write (an unfinished temporary file is never
     read; a damaged entry fails its checksum, is ignored, recomputed and
-    replaced).
+    replaced). A write that fails (disk full, read-only folder, permissions,
+    any ``OSError``) never fails the caller: the vectors are returned, a
+    ``RuntimeWarning`` naming the error and the folder is shown once per cache
+    object, and existing entries are still read. Temporary files left by killed
+    writers are deleted by `clear` and `prune` once older than a grace period.
 
     Parameters
     ----------
@@ -48,6 +58,7 @@ class EmbeddingCache:
     def __init__(self, folder, max_bytes=None):
         self.folder = Path(folder)
         self.max_bytes = max_bytes
+        self._warned = False
 
     def __repr__(self):
         return f"EmbeddingCache({str(self.folder)!r}, max_bytes={self.max_bytes})"
@@ -79,13 +90,33 @@ class EmbeddingCache:
         return out, found
 
     def put(self, fingerprint, keys, vectors):
-        """Store one vector per key (atomic per entry)."""
+        """Store one vector per key (atomic per entry).
+
+        Never raises ``OSError``: when a write fails, the remaining entries of
+        this call are skipped and a warning is shown (once per cache object).
+        """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         written = 0
-        for key, vector in zip(keys, vectors, strict=True):
-            written += self._write(self._path(fingerprint, key), vector)
-        if self.max_bytes is not None and written:
-            self.prune(self.max_bytes)
+        try:
+            for key, vector in zip(keys, vectors, strict=True):
+                written += self._write(self._path(fingerprint, key), vector)
+            if self.max_bytes is not None and written:
+                self.prune(self.max_bytes)
+        except OSError as exc:
+            self._warn_write_failed(exc)
+
+    def _warn_write_failed(self, exc):
+        if getattr(self, "_warned", False):
+            return
+        self._warned = True
+        warnings.warn(
+            f"could not write to the embedding cache in {str(self.folder)!r} "
+            f"({type(exc).__name__}: {exc}); the embeddings are returned but not "
+            f"stored, and entries already there are still read (this warning is "
+            f"shown once per cache)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
     @staticmethod
     def _read(path):
@@ -116,7 +147,10 @@ class EmbeddingCache:
                 out.write(blob)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            try:
+                Path(tmp).unlink(missing_ok=True)
+            except OSError:
+                pass
             raise
         return len(blob)
 
@@ -124,8 +158,21 @@ class EmbeddingCache:
         """Total size of the entries on disk."""
         return sum(p.stat().st_size for p in self.folder.rglob("*.emb"))
 
-    def prune(self, max_bytes):
-        """Delete the oldest entries until the cache is under 90 % of ``max_bytes``."""
+    def prune(self, max_bytes, tmp_grace=TMP_GRACE_SECONDS):
+        """Delete the oldest entries until the cache is under 90 % of ``max_bytes``.
+
+        Also deletes the temporary files of killed writers (``.tmp-*.part``)
+        older than ``tmp_grace`` seconds; younger ones may belong to a live
+        writer and are kept.
+
+        Parameters
+        ----------
+        max_bytes : int
+            Size limit of the entries.
+        tmp_grace : float, default=3600
+            Age in seconds beyond which a temporary file is deleted.
+        """
+        self.remove_stale_temporary_files(tmp_grace)
         entries = []
         for path in self.folder.rglob("*.emb"):
             try:
@@ -142,10 +189,46 @@ class EmbeddingCache:
             if total <= 0.9 * max_bytes:
                 break
 
-    def clear(self):
-        """Delete every entry."""
+    def clear(self, tmp_grace=TMP_GRACE_SECONDS):
+        """Delete every entry, and temporary files older than ``tmp_grace`` seconds.
+
+        Parameters
+        ----------
+        tmp_grace : float, default=3600
+            Age in seconds beyond which a temporary file of a writer
+            (``.tmp-*.part``, left behind when it was killed) is deleted.
+        """
         for path in self.folder.rglob("*.emb"):
             path.unlink(missing_ok=True)
+        self.remove_stale_temporary_files(tmp_grace)
+
+    def remove_stale_temporary_files(self, tmp_grace=TMP_GRACE_SECONDS):
+        """Delete ``.tmp-*.part`` files last modified over ``tmp_grace`` seconds ago.
+
+        A writer killed between creating its temporary file and renaming it
+        leaves the file behind; it is never read. A live writer holds its file
+        for milliseconds, so any grace period of seconds or more is safe.
+
+        Parameters
+        ----------
+        tmp_grace : float, default=3600
+            Age in seconds beyond which a temporary file is deleted.
+
+        Returns
+        -------
+        removed : int
+            How many files were deleted.
+        """
+        cutoff = time.time() - tmp_grace
+        removed = 0
+        for path in self.folder.rglob(_TMP_GLOB):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # renamed by its writer meanwhile, or not ours to delete
+        return removed
 
 
 def as_cache(cache):
@@ -165,12 +248,3 @@ def as_cache(cache):
             f"an EmbeddingCache; got {cache!r}"
         )
     return EmbeddingCache(Path(location) / "sktransfer-embeddings")
-
-
-def content_key(*parts):
-    """A hex key from bytes / str parts."""
-    digest = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        digest.update(part if isinstance(part, bytes) else str(part).encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()

@@ -19,6 +19,19 @@ def _is_missing(item):
         return False
 
 
+def _check_encodable(text, index):
+    """Reject lone surrogates (no tokenizer takes them) naming where they are."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"text input at index {index} contains a lone surrogate "
+            f"({text[exc.start]!r} at character {exc.start}), which is not valid "
+            f"Unicode text; decode raw bytes with errors='replace' (or "
+            f"'backslashreplace') before embedding"
+        ) from None
+
+
 def check_text_input(X):
     """Validate a 1-D collection of strings.
 
@@ -34,12 +47,16 @@ def check_text_input(X):
     Raises
     ------
     ValueError
-        On a bare string, an empty collection, or any item that is None, NaN
-        or not a string; the message names the position and the value.
+        On a bare string, an empty collection, or any item that is None, NaN,
+        not a string or a string with a lone surrogate (as undecodable bytes
+        become with ``errors="surrogateescape"``); the message names the
+        position and the value.
     """
     items, name = as_item_list(X, "text")
     for index, item in enumerate(items):
         if isinstance(item, str):
+            if not item.isascii():
+                _check_encodable(item, index)
             continue
         if item is None or _is_missing(item):
             raise ValueError(
