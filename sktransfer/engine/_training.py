@@ -30,6 +30,8 @@ targets. `TransferClassifierNet` and `TransferRegressorNet` add skorch's
 classifier / regressor behaviour (``predict``, the ``valid_acc`` column).
 """
 
+import fnmatch
+
 from sktransfer._optional import import_optional
 from sktransfer.engine._device import autocast
 
@@ -128,6 +130,17 @@ class WeightedMSE(torch.nn.Module):
         return _weighted_mean(errors.reshape(len(errors), -1).mean(1), weight)
 
 
+def _check_user_groups(optimizer_params, named):
+    """Each ``optimizer__param_groups`` pattern must match a learnable parameter."""
+    for pattern, _ in optimizer_params.get("param_groups", []):
+        if not any(fnmatch.fnmatch(name, pattern) for name in named):
+            examples = ", ".join(list(named)[:3] + list(named)[-2:])
+            raise ValueError(
+                f"optimizer__param_groups pattern {pattern!r} matches no learnable "
+                f"parameter; parameter names look like: {examples}"
+            )
+
+
 class TransferNet(skorch.NeuralNet):
     """A skorch net for fine-tuning pretrained backbones.
 
@@ -210,15 +223,21 @@ class TransferNet(skorch.NeuralNet):
 
     def initialize_optimizer(self, triggered_directly=None):
         named = self._learnable()
-        _, kwargs = self.get_params_for_optimizer("optimizer", [])
-        if self.param_groups is None:
-            groups = [{"params": list(named.values())}]
-        else:
-            groups = [
-                {"params": [named[name] for name in names], "lr": lr}
-                for names, lr in self.param_groups
-                if names
-            ]
+        base = (
+            [(list(named), self.lr)] if self.param_groups is None else self.param_groups
+        )
+        _check_user_groups(self.get_params_for("optimizer"), named)
+        groups, kwargs = [], {}
+        for names, lr in base:
+            if not names:
+                continue
+            # skorch's own matching of optimizer__param_groups, within each of
+            # our groups: a matched parameter takes the user's options (the
+            # user's lr wins over the discriminative one)
+            (pgroups,), kwargs = self.get_params_for_optimizer(
+                "optimizer", [(name, named[name]) for name in names]
+            )
+            groups += [{"lr": lr, **group} for group in pgroups]
         self.optimizer_ = self.optimizer(groups, **kwargs)
         device_type = torch.device(self.device).type
         self.scaler_ = torch.amp.GradScaler(
