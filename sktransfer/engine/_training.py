@@ -306,7 +306,12 @@ class TransferNet(skorch.NeuralNet):
         self.epoch_da_losses_.append(float(value))
         return y_pred, task_loss, task_loss + term
 
-    def train_step(self, batch, **fit_params):
+    def train_step_single(self, batch, **fit_params):
+        """Forward (autocast, plus the domain loss) and backward of one batch.
+
+        skorch's seam for what one batch computes; the loss is scaled for fp16
+        and divided by ``accumulation_steps`` before ``backward``.
+        """
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         with self._autocast():
@@ -316,10 +321,20 @@ class TransferNet(skorch.NeuralNet):
             else:
                 y_pred, loss, total = self._adapted_forward(Xi, yi)
         self.scaler_.scale(total / self.accumulation_steps).backward()
+        return {"loss": loss.detach(), "y_pred": y_pred.detach().float()}
+
+    def train_step(self, batch, **fit_params):
+        """One batch, and an optimizer step every ``accumulation_steps`` batches.
+
+        skorch's own ``train_step`` steps the optimizer with a closure after
+        every batch; gradient accumulation and fp16 loss scaling need the step
+        here instead (the pattern skorch documents for accumulation).
+        """
+        step = self.train_step_single(batch, **fit_params)
         self.pending_batches_ += 1
         if self.pending_batches_ >= self.accumulation_steps:
             self._optimizer_step(batch)
-        return {"loss": loss.detach(), "y_pred": y_pred.detach().float()}
+        return step
 
     def _optimizer_step(self, batch):
         self.scaler_.unscale_(self.optimizer_)
@@ -344,22 +359,29 @@ class TransferNet(skorch.NeuralNet):
         return {"loss": loss, "y_pred": y_pred.float()}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, with the sizes of string batches counted right.
+
+        Same bookkeeping as skorch's (``<prefix>_loss`` and
+        ``<prefix>_batch_size`` per batch, ``<prefix>_batch_count`` per epoch;
+        tests/test_training_seams.py compares the two), except that skorch's
+        ``get_len`` takes a batch of strings for a list of sequences. After the
+        loop: the last accumulated gradients are applied, the target iterator
+        restarts and the epoch's mean domain loss is recorded.
+        """
         if iterator is None:
             return
-        batch_count = 0
-        last_batch = None
         self.epoch_da_losses_ = []
+        batch_count, last_batch = 0, None
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             self.history.record_batch(prefix + "_loss", step["loss"].item())
             self.history.record_batch(prefix + "_batch_size", batch_length(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-            last_batch = batch
+            batch_count, last_batch = batch_count + 1, batch
+        self.history.record(prefix + "_batch_count", batch_count)
         if training and self.pending_batches_:
             self._optimizer_step(last_batch)
-        self.history.record(prefix + "_batch_count", batch_count)
         self.target_iterator_ = None  # each epoch starts a new pass over the target
         if training and self.epoch_da_losses_:
             mean = sum(self.epoch_da_losses_) / len(self.epoch_da_losses_)
