@@ -73,7 +73,8 @@ class TextEmbedder(BaseEmbedder):
     fingerprint_ : str
         Hash of backbone, weights, max_length, prompt and precision.
     n_features_in_ : int
-        1 for text (one column).
+        The width of numeric input, for numeric toy backbones only; not set
+        for texts (as for scikit-learn's text vectorizers).
     feature_names_in_ : ndarray of str
         The column name, when fitted on a one-column DataFrame.
 
