@@ -26,7 +26,7 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
     get_routing_for_object,
 )
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.validation import _num_samples, check_array
 
 from sktransfer.adapt._density_ratio import (
     density_ratio_weights,
@@ -161,6 +161,22 @@ def _split_fold(X, y, sample_domain, owner):
     return source, target
 
 
+def _check_numeric_features(X):
+    """The default domain classifier needs 2-D numeric X: say so up front."""
+    try:
+        check_array(X, accept_sparse=True, ensure_all_finite=False)
+    except (TypeError, ValueError) as exc:
+        shape = getattr(X, "shape", None)
+        what = f"an array of shape {shape}" if shape else type(X).__name__
+        raise ValueError(
+            "ImportanceWeightedScorer's default domain classifier (a logistic "
+            f"regression) needs 2-D numeric features, but X is {what} ({exc}). "
+            "For raw images or texts, pass an embedder pipeline as "
+            "domain_classifier, e.g. domain_classifier=make_pipeline("
+            "ImageEmbedder(), LogisticRegression())."
+        ) from None
+
+
 class _DomainScorer:
     """Common part: routing request for sample_domain, repr."""
 
@@ -264,6 +280,8 @@ class ImportanceWeightedScorer(_DomainScorer):
                 f"max_weight must be a positive number, got {self.max_weight!r}."
             )
         source, target = _split_fold(X, y, sample_domain, type(self).__name__)
+        if self.domain_classifier is None:
+            _check_numeric_features(X)
         is_target = np.zeros(_num_samples(X), dtype=int)
         is_target[target] = 1
         classifier = fit_domain_classifier(self.domain_classifier, X, is_target, cv=3)
