@@ -50,7 +50,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "cache": [None, str, os.PathLike, object],
         "compile": ["boolean", dict],
         "store_weights_in_pickle": ["boolean"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({"auto"})],
     }
 
     # -- fitting -----------------------------------------------------------

@@ -71,8 +71,11 @@ class ImageEmbedder(BaseEmbedder):
     store_weights_in_pickle : bool, default=False
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
-    verbose : int, default=0
-        Show a progress bar when > 0.
+    verbose : "auto", bool or int, default="auto"
+        Progress bar ("embedding images"): with "auto", shown when the job is
+        long (8 batches or more) and someone watches (a terminal or a
+        notebook; never in joblib or Dask workers, nor when the ``CI``
+        variable is set); 0 never, 1 always.
 
     Attributes
     ----------
@@ -138,7 +141,7 @@ class ImageEmbedder(BaseEmbedder):
         cache=None,
         compile=False,
         store_weights_in_pickle=False,
-        verbose=0,
+        verbose="auto",
     ):
         self.backbone = backbone
         self.layer = layer

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sktransfer.embed._base import BaseEmbedder
 from sktransfer.engine._cache import content_key
 from sktransfer.engine._device import autocast
+from sktransfer.engine._progress import show_progress
 from sktransfer.io import check_text_input
 
 __all__ = ["TextEmbedder"]
@@ -63,8 +64,11 @@ class TextEmbedder(BaseEmbedder):
     store_weights_in_pickle : bool, default=False
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
-    verbose : int, default=0
-        Show a progress bar when > 0.
+    verbose : "auto", bool or int, default="auto"
+        Progress bar ("embedding texts"): with "auto", shown when the job is
+        long (8 batches or more) and someone watches (a terminal or a
+        notebook; never in joblib or Dask workers, nor when the ``CI``
+        variable is set); 0 never, 1 always.
 
     Attributes
     ----------
@@ -120,7 +124,7 @@ class TextEmbedder(BaseEmbedder):
         cache=None,
         compile=False,
         store_weights_in_pickle=False,
-        verbose=0,
+        verbose="auto",
     ):
         self.backbone = backbone
         self.batch_size = batch_size
@@ -179,7 +183,9 @@ class TextEmbedder(BaseEmbedder):
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 prompt=self.prompt,
-                show_progress_bar=bool(self.verbose),
+                show_progress_bar=show_progress(
+                    self.verbose, -(-len(texts) // self.batch_size)
+                ),
                 device=str(self._device),
             )
         return np.asarray(out, dtype=np.float32)

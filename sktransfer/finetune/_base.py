@@ -76,7 +76,7 @@ class BaseFineTuner(BaseEstimator):
         "callbacks": [None, list],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({"auto"})],
     }
 
     # -- prefix__param routing (as in skorch) -------------------------------

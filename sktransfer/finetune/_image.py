@@ -78,7 +78,7 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone
@@ -150,7 +150,7 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone

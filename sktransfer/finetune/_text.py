@@ -75,7 +75,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone
@@ -143,7 +143,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone
