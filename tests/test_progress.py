@@ -54,6 +54,10 @@ def test_embedding_bar_is_labelled_and_shown_when_watched(monkeypatch, capsys):
     assert "embedding images" not in capsys.readouterr().err  # 1 batch
     TextEmbedder(backbone="toy-text", batch_size=2, verbose=1).fit_transform(TEXTS)
     assert "embedding texts" in capsys.readouterr().err
+    # one bar per job: fit's probe of the output size shows none
+    ImageEmbedder(backbone="toy-image", verbose=1).fit(images)
+    TextEmbedder(backbone="toy-text", verbose=1).fit(TEXTS)
+    assert capsys.readouterr().err == ""
 
 
 def test_training_shows_epoch_bars_and_a_plain_table(capsys, one_torch_thread):

@@ -187,7 +187,7 @@ class ImageEmbedder(BaseEmbedder):
     def _probe_raw_dim(self, spec):
         height, width = spec.preprocessing.crop_size
         probe = np.zeros((1, height, width, 3), dtype=np.uint8)
-        return self._embed_raw(probe, [0]).shape[1]
+        return self._embed_raw(probe, [0], verbose=0).shape[1]  # no bar of its own
 
     def _item_key(self, items, index):
         item = items[index]
@@ -217,7 +217,7 @@ class ImageEmbedder(BaseEmbedder):
             return content_key("array", array.shape, array.dtype.str, array.tobytes())
         return content_key("pil", item.mode, item.size, item.tobytes())
 
-    def _embed_raw(self, items, positions):
+    def _embed_raw(self, items, positions, verbose=None):
         from sktransfer.engine._data import ImageDataset
         from sktransfer.engine._inference import run_inference
 
@@ -228,7 +228,7 @@ class ImageEmbedder(BaseEmbedder):
             device=self._device,
             precision=self._precision,
             num_workers=self.num_workers,
-            verbose=self.verbose,
+            verbose=self.verbose if verbose is None else verbose,
             desc="embedding images",
             channels_last=True,
         )

@@ -161,7 +161,7 @@ class TextEmbedder(BaseEmbedder):
                 if dim:
                     return int(dim)
                 break
-        return self._embed_raw(["probe"], [0]).shape[1]
+        return self._embed_raw(["probe"], [0], verbose=0).shape[1]  # no bar
 
     def _item_key(self, items, index):
         return items[index]
@@ -169,13 +169,14 @@ class TextEmbedder(BaseEmbedder):
     def _cache_key(self, items, index):
         return content_key("text", items[index])
 
-    def _embed_raw(self, items, positions):
+    def _embed_raw(self, items, positions, verbose=None):
         texts = [items[p] for p in positions]
+        verbose = self.verbose if verbose is None else verbose
         if hasattr(self._runner, "encode"):
-            return self._encode_sentence_transformer(texts)
-        return self._encode_module(texts)
+            return self._encode_sentence_transformer(texts, verbose)
+        return self._encode_module(texts, verbose)
 
-    def _encode_sentence_transformer(self, texts):
+    def _encode_sentence_transformer(self, texts, verbose):
         with autocast(self._device, self._precision):
             out = self._runner.encode(
                 texts,
@@ -184,13 +185,13 @@ class TextEmbedder(BaseEmbedder):
                 normalize_embeddings=False,
                 prompt=self.prompt,
                 show_progress_bar=show_progress(
-                    self.verbose, -(-len(texts) // self.batch_size)
+                    verbose, -(-len(texts) // self.batch_size)
                 ),
                 device=str(self._device),
             )
         return np.asarray(out, dtype=np.float32)
 
-    def _encode_module(self, texts):
+    def _encode_module(self, texts, verbose):
         """Length-sorted batches through a module mapping strings to a tensor."""
         from sktransfer.engine._inference import run_inference
 
@@ -204,7 +205,7 @@ class TextEmbedder(BaseEmbedder):
             device=self._device,
             precision=self._precision,
             collate_fn=list,
-            verbose=self.verbose,
+            verbose=verbose,
             desc="embedding texts",
         )
         out = np.empty_like(sorted_out)
