@@ -95,7 +95,7 @@ def run_demo(
         )
         rows.append(_row(name, "raw pixels", scores, time.perf_counter() - start))
 
-        print_fn(f"{name}: embedding {len(images)} images with {backbone}...")
+        print_fn(f"embedding {len(images)} images with {backbone}...")
         start = time.perf_counter()
         # frozen backbone: embedding once is what any fold would compute
         features = ImageEmbedder(backbone=backbone, verbose=verbose).fit_transform(
@@ -110,12 +110,27 @@ def run_demo(
     print_fn(format_table(rows))
     print_fn("")
     for raw_row, feature_row in zip(rows[::2], rows[1::2], strict=True):
-        gain = feature_row["accuracy"] - raw_row["accuracy"]
-        print_fn(
-            f"{raw_row['dataset']}: pretrained features {gain:+.3f} accuracy "
-            "over raw pixels"
-        )
+        print_fn(f"{raw_row['dataset']}:")
+        print_fn("  " + _verdict(raw_row, feature_row))
+    print_fn("")
+    print_fn(
+        "Next: README.md shows fine-tuning, few-shot text, domains, anomalies, recs"
+    )
     return rows
+
+
+def _verdict(raw_row, feature_row):
+    """The gain, its spread across the (paired) folds, and whether it is clear."""
+    differences = np.asarray(feature_row["scores"]) - np.asarray(raw_row["scores"])
+    gain, spread = float(differences.mean()), float(differences.std())
+    if abs(gain) <= spread:
+        verdict = "within the ±: no clear difference"
+    else:
+        verdict = f"beyond the ±: a clear {'gain' if gain > 0 else 'loss'}"
+    return (
+        f"{gain:+.3f} accuracy over raw pixels (± {spread:.3f} across folds):\n"
+        f"  {verdict}"
+    )
 
 
 def _row(dataset, features, scores, seconds):
@@ -124,17 +139,25 @@ def _row(dataset, features, scores, seconds):
         "features": features,
         "accuracy": float(np.mean(scores)),
         "std": float(np.std(scores)),
+        "scores": [float(score) for score in scores],
         "seconds": seconds,
     }
 
 
 def format_table(rows):
-    """A plain-text table of demo rows."""
-    header = f"{'dataset':<48} {'features':<34} {'accuracy':>14} {'time (s)':>9}"
+    """A plain-text table of demo rows, 80 columns wide at most.
+
+    Each dataset is a heading line, followed by one line per kind of features.
+    """
+    header = f"  {'features':<36} {'accuracy':>15} {'time (s)':>9}"
     lines = [header, "-" * len(header)]
+    dataset = None
     for row in rows:
+        if row["dataset"] != dataset:
+            dataset = row["dataset"]
+            lines.append(dataset[:78])
         accuracy = f"{row['accuracy']:.3f} ± {row['std']:.3f}"
         lines.append(
-            f"{row['dataset']:<48} {row['features']:<34} {accuracy:>14} {row['seconds']:>9.1f}"
+            f"  {row['features'][:36]:<36} {accuracy:>15} {row['seconds']:>9.1f}"
         )
     return "\n".join(lines)

@@ -181,7 +181,9 @@ def test_column_transformer_over_image_paths_text_and_numbers(tmp_path):
     out = model[0].transform(frame)
     assert out.shape == (12, 16 + 16 + 2)
     names = model[0].get_feature_names_out()
-    assert names[0] == "image__imageembedder0" and names[-1] == "numbers__stock"
+    # embeddings are named after their input column (as skrub names them)
+    assert names[0] == "image__photo_0" and names[16] == "text__review_0"
+    assert names[-1] == "numbers__stock"
     assert model.predict(frame).shape == (12,)
 
 

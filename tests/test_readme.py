@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -10,12 +12,20 @@ def _python_blocks():
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_readme_python_blocks_run():
+def test_readme_has_the_first_contact_blocks():
+    text = README.read_text()
     blocks = _python_blocks()
-    assert len(blocks) >= 3
-    namespace = {}
-    for block in blocks:  # blocks build on each other, as a reader runs them
-        exec(compile(block, str(README), "exec"), namespace)
+    assert len(blocks) >= 9
+    for name in ("ImageClassifier", "CORALAdapter", "OutlierDetector", "Implicit"):
+        assert any(name in block for block in blocks), name
+    assert "| I want to ... | use ... |" in text
+
+
+@pytest.mark.parametrize("index", range(len(_python_blocks())))
+def test_readme_python_block_runs_on_its_own(index):
+    # every block is self-contained: a reader can copy any one of them
+    block = _python_blocks()[index]
+    exec(compile(block, f"{README} (block {index})", "exec"), {"__name__": "__main__"})
 
 
 def test_readme_opens_with_the_two_commands():

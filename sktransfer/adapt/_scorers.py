@@ -9,7 +9,8 @@ from the masked labels.
 
 To score source rows, the adapters of a pipeline must map them *as source
 rows*; the scorers walk the pipeline and pass ``sample_domain`` to every step
-whose ``transform`` accepts it, whether routing is on or off.
+whose ``transform`` names it, and, with routing on, to every step whose
+routing consumes it (skada's selectors, which take ``**params``).
 """
 
 import inspect
@@ -20,8 +21,12 @@ from sklearn.base import is_classifier
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
-from sklearn.utils.metadata_routing import MetadataRequest
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.metadata_routing import (
+    MetadataRequest,
+    _routing_enabled,
+    get_routing_for_object,
+)
+from sklearn.utils.validation import _num_samples, check_array
 
 from sktransfer.adapt._density_ratio import (
     density_ratio_weights,
@@ -30,11 +35,34 @@ from sktransfer.adapt._density_ratio import (
 from sktransfer.io._domain import infer_sample_domain
 
 
-def _accepts_sample_domain(method):
+def _names(method, param):
     try:
-        return "sample_domain" in inspect.signature(method).parameters
+        return param in inspect.signature(method).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _domain_params(obj, method, sample_domain):
+    """The domain keywords ``obj.<method>`` takes: ``sample_domain`` and skada's
+    ``allow_source`` (without which skada's adapters refuse source rows).
+
+    A keyword is passed when the method's signature names it, or, with
+    metadata routing on, when the object's routing consumes it (skada's
+    selectors take ``**params`` and say what they consume through routing).
+    """
+    wanted = {"sample_domain": sample_domain, "allow_source": True}
+    consumed = set()
+    if _routing_enabled():
+        try:
+            routing = get_routing_for_object(obj)
+            consumed = set(routing.consumes(method, list(wanted)))
+        except (AttributeError, TypeError, ValueError):
+            consumed = set()
+    fn = getattr(obj, method)
+    params = {k: v for k, v in wanted.items() if k in consumed or _names(fn, k)}
+    if "sample_domain" not in params:
+        return {}  # allow_source alone means nothing
+    return params
 
 
 def _transform_in_domain(step, X, sample_domain):
@@ -43,9 +71,7 @@ def _transform_in_domain(step, X, sample_domain):
             if inner is not None and inner != "passthrough":
                 X = _transform_in_domain(inner, X, sample_domain)
         return X
-    if _accepts_sample_domain(step.transform):
-        return step.transform(X, sample_domain=sample_domain)
-    return step.transform(X)
+    return step.transform(X, **_domain_params(step, "transform", sample_domain))
 
 
 def call_in_domain(estimator, method, X, sample_domain):
@@ -77,10 +103,22 @@ def call_in_domain(estimator, method, X, sample_domain):
             if step is not None and step != "passthrough":
                 X = _transform_in_domain(step, X, domains)
         estimator = estimator.steps[-1][1]
-    fn = getattr(estimator, method)
-    if _accepts_sample_domain(fn):
-        return fn(X, sample_domain=domains)
-    return fn(X)
+    params = _domain_params(estimator, method, domains)
+    return getattr(estimator, method)(X, **params)
+
+
+def _is_classifier(estimator):
+    """``is_classifier``, looking inside pipelines and skada's selectors.
+
+    A skada pipeline ends in a selector that does not carry its estimator's
+    type: its ``base_estimator`` does.
+    """
+    if is_classifier(estimator):
+        return True
+    if isinstance(estimator, Pipeline):
+        return _is_classifier(estimator.steps[-1][1])
+    inner = getattr(estimator, "base_estimator", None)
+    return inner is not None and _is_classifier(inner)
 
 
 class _InDomain:
@@ -121,6 +159,22 @@ def _split_fold(X, y, sample_domain, owner):
             "sktransfer.adapt.SourceTargetKFold as cv."
         )
     return source, target
+
+
+def _check_numeric_features(X):
+    """The default domain classifier needs 2-D numeric X: say so up front."""
+    try:
+        check_array(X, accept_sparse=True, ensure_all_finite=False)
+    except (TypeError, ValueError) as exc:
+        shape = getattr(X, "shape", None)
+        what = f"an array of shape {shape}" if shape else type(X).__name__
+        raise ValueError(
+            "ImportanceWeightedScorer's default domain classifier (a logistic "
+            f"regression) needs 2-D numeric features, but X is {what} ({exc}). "
+            "For raw images or texts, pass an embedder pipeline as "
+            "domain_classifier, e.g. domain_classifier=make_pipeline("
+            "ImageEmbedder(), LogisticRegression())."
+        ) from None
 
 
 class _DomainScorer:
@@ -197,7 +251,7 @@ class ImportanceWeightedScorer(_DomainScorer):
         self.domain_classifier = domain_classifier
         self.max_weight = max_weight
 
-    def __call__(self, estimator, X, y, sample_domain=None):
+    def __call__(self, estimator, X, y, sample_domain=None, **params):
         """Importance-weighted score of a fitted model on a fold.
 
         Parameters
@@ -210,6 +264,9 @@ class ImportanceWeightedScorer(_DomainScorer):
             Labels, masked on the target rows.
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows, negative for target rows.
+        **params : dict
+            Other metadata a caller routes to scorers (skada's scorers take
+            ``**params`` too); not used.
 
         Returns
         -------
@@ -223,6 +280,8 @@ class ImportanceWeightedScorer(_DomainScorer):
                 f"max_weight must be a positive number, got {self.max_weight!r}."
             )
         source, target = _split_fold(X, y, sample_domain, type(self).__name__)
+        if self.domain_classifier is None:
+            _check_numeric_features(X)
         is_target = np.zeros(_num_samples(X), dtype=int)
         is_target[target] = 1
         classifier = fit_domain_classifier(self.domain_classifier, X, is_target, cv=3)
@@ -236,7 +295,7 @@ class ImportanceWeightedScorer(_DomainScorer):
         )
         scoring = self.scoring
         if scoring is None:
-            scoring = "accuracy" if is_classifier(estimator) else "r2"
+            scoring = "accuracy" if _is_classifier(estimator) else "r2"
         scorer = get_scorer(scoring)
         y_source = _safe_indexing(np.asarray(y), source)
         return scorer(
@@ -275,7 +334,7 @@ class PredictionEntropyScorer(_DomainScorer):
     True
     """
 
-    def __call__(self, estimator, X, y, sample_domain=None):
+    def __call__(self, estimator, X, y, sample_domain=None, **params):
         """Minus the mean prediction entropy on the fold's target rows.
 
         Parameters
@@ -288,6 +347,9 @@ class PredictionEntropyScorer(_DomainScorer):
             Labels, masked on the target rows (only the mask is read).
         sample_domain : array-like of shape (n_samples,), default=None
             Positive for source rows, negative for target rows.
+        **params : dict
+            Other metadata a caller routes to scorers (skada's scorers take
+            ``**params`` too); not used.
 
         Returns
         -------

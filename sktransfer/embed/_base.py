@@ -1,6 +1,6 @@
 """What the embedders share: fit = load the frozen backbone, transform = run it."""
 
-import copy
+import io
 import os
 import warnings
 from numbers import Integral
@@ -13,7 +13,11 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
 from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
@@ -23,6 +27,7 @@ from sktransfer.engine._cache import as_cache
 from sktransfer.engine._compile import compile_options
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.engine._keys import still_holds
+from sktransfer.io._sequence import check_column, record_column
 
 __all__ = ["BaseEmbedder"]
 
@@ -49,7 +54,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "cache": [None, str, os.PathLike, object],
         "compile": ["boolean", dict],
         "store_weights_in_pickle": ["boolean"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({"auto"})],
     }
 
     # -- fitting -----------------------------------------------------------
@@ -103,22 +108,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return {"precision": self._precision}
 
     def _record_column(self, X):
-        """Raw inputs are one column: remember its name when it has one."""
-        self.n_features_in_ = 1
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        columns = getattr(X, "columns", None)
-        if columns is not None and isinstance(columns[0], str):
-            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+        record_column(self, X)
 
     def _check_column(self, X):
-        columns = getattr(X, "columns", None)
-        fitted = getattr(self, "feature_names_in_", None)
-        if columns is not None and fitted is not None and list(columns) != list(fitted):
-            raise ValueError(
-                f"{type(self).__name__} was fitted on column {list(fitted)} but "
-                f"transform received column {list(columns)}"
-            )
+        check_column(self, X)
 
     def _load_model(self):
         """Load the module into ``self._model`` (shared per process) and probe it.
@@ -141,13 +134,19 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._precision = resolve_precision(self.precision, self._device)
         fingerprint = spec.fingerprint(**self._fingerprint_options())
 
+        blob = self.__dict__.pop("_weights", None)  # unpickled with its weights
+
         def load():
             kwargs = (
                 {"n_features": self.n_features_in_}
                 if spec.modality == "numeric"
                 else {}
             )
-            model = self._wrap_model(spec.build(**kwargs), spec)
+            if blob is None:
+                model = self._wrap_model(spec.build(**kwargs), spec)
+            else:
+                model = self._wrap_model(_architecture(spec, kwargs), spec)
+                _load_state(model, blob)
             model = model.to(self._device).eval()
             for parameter in model.parameters():
                 parameter.requires_grad_(False)
@@ -155,7 +154,9 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 model = model.to(memory_format=import_optional("torch").channels_last)
             return model
 
-        shared = isinstance(self.backbone, str) and spec.modality != "numeric"
+        shared = (
+            isinstance(self.backbone, str) and spec.modality != "numeric" and not blob
+        )
         key = (fingerprint, str(self._device))
         self._model = shared_model(key, load) if shared else load()
         self._runner = self._model  # probe eagerly: compile at the first transform
@@ -194,6 +195,35 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     @property
     def _n_features_out(self):
         return self.embedding_dim_
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Raw inputs from a named column (a one-column DataFrame, or the column
+        a ColumnTransformer hands over) give ``<column>_0 .. <column>_{d-1}``,
+        as skrub names its text encodings; other inputs give
+        ``<classname>0 .. <classname>{d-1}``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            The input column name; defaults to ``feature_names_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per embedding dimension.
+        """
+        check_is_fitted(self, "embedding_dim_")
+        names = _check_feature_names_in(self, input_features, generate_names=False)
+        raw = "n_features_in_" not in vars(self)
+        if raw and names is not None and len(names) == 1:
+            prefix = f"{names[0]}_"
+        else:
+            prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}{i}" for i in range(self.embedding_dim_)], dtype=object
+        )
 
     # -- transforming ------------------------------------------------------
     def _get_model(self):
@@ -331,18 +361,15 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         state.pop("_spec", None)
         state.pop("_device", None)
         if self.store_weights_in_pickle and model is not None:
-            torch = import_optional("torch")
-            state["_model"] = copy.deepcopy(model).to(torch.device("cpu"))
+            # bytes of a torch.save checkpoint of CPU tensors, not a module:
+            # read back with weights_only=True, and storable by skops
+            state["_weights"] = _state_bytes(model)
         return pack_keras_backbone(state)
 
     def __setstate__(self, state):
         super().__setstate__(unpack_keras_backbone(state))
-        model = self.__dict__.get("_model")
-        if model is not None:
-            from sktransfer.engine._device import resolve_device
-
-            self._device = resolve_device(self.device)
-            self._model = model.to(self._device)
+        if self.__dict__.get("_weights") is not None:
+            self._load_model()  # the weights travelled: rebuild the model now
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -351,3 +378,31 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             tags.input_tags.two_d_array = False
             tags.input_tags.string = self._modality == "text"
         return tags
+
+
+def _architecture(spec, kwargs):
+    """The backbone's module without reading pretrained weights, when possible.
+
+    timm and torchvision architectures are built empty (the stored weights are
+    loaded next); other builders (toy backbones, modules, sentence-transformers
+    folders) build as usual.
+    """
+    if spec.family in ("timm", "torchvision"):
+        return spec.build(pretrained=False, **kwargs)
+    return spec.build(**kwargs)
+
+
+def _state_bytes(model):
+    """``model``'s state dict as the bytes of a ``torch.save`` checkpoint (CPU)."""
+    torch = import_optional("torch")
+    state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _load_state(model, blob):
+    """Load the weights saved by `_state_bytes` (``weights_only=True``, strict)."""
+    torch = import_optional("torch")
+    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    model.load_state_dict(state, strict=True)

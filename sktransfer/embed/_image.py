@@ -85,8 +85,11 @@ class ImageEmbedder(BaseEmbedder):
     store_weights_in_pickle : bool, default=False
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
-    verbose : int, default=0
-        Show a progress bar when > 0.
+    verbose : "auto", bool or int, default="auto"
+        Progress bar ("embedding images"): with "auto", shown when the job is
+        long (8 batches or more) and someone watches (a terminal or a
+        notebook; never in joblib or Dask workers, nor when the ``CI``
+        variable is set); 0 never, 1 always.
 
     Attributes
     ----------
@@ -96,8 +99,9 @@ class ImageEmbedder(BaseEmbedder):
         Hash of backbone, weights, preprocessing, layers, pooling and
         precision: equal fingerprints mean equal embeddings.
     n_features_in_ : int
-        1 for raw images (one column); the width of numeric input for numeric
-        toy backbones.
+        The width of numeric input, for numeric toy backbones only: raw
+        images are one column of non-numeric values, so it is not set for
+        them (as for scikit-learn's text vectorizers).
     feature_names_in_ : ndarray of str
         The column name, when fitted on a one-column DataFrame.
 
@@ -158,7 +162,7 @@ class ImageEmbedder(BaseEmbedder):
         cache_key="content",
         compile=False,
         store_weights_in_pickle=False,
-        verbose=0,
+        verbose="auto",
     ):
         self.backbone = backbone
         self.layer = layer
@@ -205,7 +209,7 @@ class ImageEmbedder(BaseEmbedder):
     def _probe_raw_dim(self, spec):
         height, width = spec.preprocessing.crop_size
         probe = np.zeros((1, height, width, 3), dtype=np.uint8)
-        return self._embed_raw(probe, [0]).shape[1]
+        return self._embed_raw(probe, [0], verbose=0).shape[1]  # no bar of its own
 
     def _item_key(self, items, index):
         """Identical inputs of one call are computed once (same path, bytes, pixels)."""
@@ -220,7 +224,7 @@ class ImageEmbedder(BaseEmbedder):
     def _cache_key(self, items, index):
         return image_cache_key(items[index], self.cache_key)
 
-    def _embed_raw(self, items, positions):
+    def _embed_raw(self, items, positions, verbose=None):
         from sktransfer.engine._data import ImageDataset
         from sktransfer.engine._inference import run_inference
 
@@ -231,7 +235,7 @@ class ImageEmbedder(BaseEmbedder):
             device=self._device,
             precision=self._precision,
             num_workers=self.num_workers,
-            verbose=self.verbose,
+            verbose=self.verbose if verbose is None else verbose,
             desc="embedding images",
             channels_last=True,
         )

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sktransfer.embed._base import BaseEmbedder
 from sktransfer.engine._device import autocast
 from sktransfer.engine._keys import text_cache_key
+from sktransfer.engine._progress import show_progress
 from sktransfer.io import check_text_input
 
 __all__ = ["TextEmbedder"]
@@ -65,8 +66,11 @@ class TextEmbedder(BaseEmbedder):
     store_weights_in_pickle : bool, default=False
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
-    verbose : int, default=0
-        Show a progress bar when > 0.
+    verbose : "auto", bool or int, default="auto"
+        Progress bar ("embedding texts"): with "auto", shown when the job is
+        long (8 batches or more) and someone watches (a terminal or a
+        notebook; never in joblib or Dask workers, nor when the ``CI``
+        variable is set); 0 never, 1 always.
 
     Attributes
     ----------
@@ -75,7 +79,8 @@ class TextEmbedder(BaseEmbedder):
     fingerprint_ : str
         Hash of backbone, weights, max_length, prompt and precision.
     n_features_in_ : int
-        1 for text (one column).
+        The width of numeric input, for numeric toy backbones only; not set
+        for texts (as for scikit-learn's text vectorizers).
     feature_names_in_ : ndarray of str
         The column name, when fitted on a one-column DataFrame.
 
@@ -121,7 +126,7 @@ class TextEmbedder(BaseEmbedder):
         cache=None,
         compile=False,
         store_weights_in_pickle=False,
-        verbose=0,
+        verbose="auto",
     ):
         self.backbone = backbone
         self.batch_size = batch_size
@@ -158,7 +163,7 @@ class TextEmbedder(BaseEmbedder):
                 if dim:
                     return int(dim)
                 break
-        return self._embed_raw(["probe"], [0]).shape[1]
+        return self._embed_raw(["probe"], [0], verbose=0).shape[1]  # no bar
 
     def _item_key(self, items, index):
         return items[index]
@@ -166,13 +171,14 @@ class TextEmbedder(BaseEmbedder):
     def _cache_key(self, items, index):
         return text_cache_key(items[index])
 
-    def _embed_raw(self, items, positions):
+    def _embed_raw(self, items, positions, verbose=None):
         texts = [items[p] for p in positions]
+        verbose = self.verbose if verbose is None else verbose
         if hasattr(self._runner, "encode"):
-            return self._encode_sentence_transformer(texts)
-        return self._encode_module(texts)
+            return self._encode_sentence_transformer(texts, verbose)
+        return self._encode_module(texts, verbose)
 
-    def _encode_sentence_transformer(self, texts):
+    def _encode_sentence_transformer(self, texts, verbose):
         with autocast(self._device, self._precision):
             out = self._runner.encode(
                 texts,
@@ -180,12 +186,14 @@ class TextEmbedder(BaseEmbedder):
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 prompt=self.prompt,
-                show_progress_bar=bool(self.verbose),
+                show_progress_bar=show_progress(
+                    verbose, -(-len(texts) // self.batch_size)
+                ),
                 device=str(self._device),
             )
         return np.asarray(out, dtype=np.float32)
 
-    def _encode_module(self, texts):
+    def _encode_module(self, texts, verbose):
         """Length-sorted batches through a module mapping strings to a tensor."""
         from sktransfer.engine._inference import run_inference
 
@@ -199,7 +207,7 @@ class TextEmbedder(BaseEmbedder):
             device=self._device,
             precision=self._precision,
             collate_fn=list,
-            verbose=self.verbose,
+            verbose=verbose,
             desc="embedding texts",
         )
         out = np.empty_like(sorted_out)

@@ -4,15 +4,9 @@ import numpy as np
 
 from sktransfer._optional import import_optional
 from sktransfer.engine._device import autocast
+from sktransfer.engine._progress import progress
 
 __all__ = ["run_inference"]
-
-
-def _progress(iterable, total, verbose, desc):
-    if not verbose:
-        return iterable
-    tqdm = import_optional("tqdm.auto")
-    return tqdm.tqdm(iterable, total=total, desc=desc, unit="batch")
 
 
 def run_inference(
@@ -46,8 +40,10 @@ def run_inference(
     precision : {"fp32", "bf16", "fp16"}
     num_workers : int
     collate_fn : callable, optional
-    verbose : int
-        Show a tqdm progress bar when > 0.
+    verbose : "auto", bool or int
+        Show a tqdm progress bar: always when true, never when false, and with
+        "auto" when the job is long and watched (see
+        `sktransfer.engine._progress`).
     desc : str
         Progress bar label.
     channels_last : bool
@@ -72,7 +68,7 @@ def run_inference(
     start = 0
     limit = [batch_size]  # largest batch that fitted in GPU memory so far
     with torch.inference_mode(), autocast(device, precision):
-        for batch in _progress(loader, len(loader), verbose, desc):
+        for batch in progress(loader, total=len(loader), desc=desc, verbose=verbose):
             if isinstance(batch, torch.Tensor):
                 batch = batch.to(device, non_blocking=True)
                 if channels_last and batch.ndim == 4:

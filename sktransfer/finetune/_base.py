@@ -20,6 +20,7 @@ from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.finetune._persist import changed_keys, load_weights, save_weights
+from sktransfer.io._sequence import check_column, record_column
 
 __all__ = ["BaseFineTuner"]
 
@@ -76,7 +77,7 @@ class BaseFineTuner(BaseEstimator):
         "callbacks": [None, list],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({"auto"})],
     }
 
     # -- prefix__param routing (as in skorch) -------------------------------
@@ -173,12 +174,7 @@ class BaseFineTuner(BaseEstimator):
         return validate_domains(self, X, y, sample_domain, spec, reset=reset)
 
     def _record_column(self, X):
-        self.n_features_in_ = 1
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        columns = getattr(X, "columns", None)
-        if columns is not None and isinstance(columns[0], str):
-            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+        record_column(self, X)
 
     def _sample_weights(self, sample_weight, n_samples):
         if sample_weight is None:
@@ -377,13 +373,7 @@ class BaseFineTuner(BaseEstimator):
         return self._run(module, data)
 
     def _check_column(self, X):
-        columns = getattr(X, "columns", None)
-        fitted = getattr(self, "feature_names_in_", None)
-        if columns is not None and fitted is not None and list(columns) != list(fitted):
-            raise ValueError(
-                f"{type(self).__name__} was fitted on column {list(fitted)} but "
-                f"received column {list(columns)}"
-            )
+        check_column(self, X)
 
     @property
     def net_(self):

@@ -163,8 +163,12 @@ random_state : int, RandomState instance or None, default=None
     dropout and augmentation. A fixed value gives identical predictions on
     the CPU.""",
     "verbose": """\
-verbose : int, default=0
-    Print skorch's epoch table (and progress bars) when > 0.""",
+verbose : "auto", bool or int, default="auto"
+    Progress: a bar per epoch ("training epoch 3/10", one tick a batch)
+    and skorch's epoch table (colour codes only on a terminal). With
+    "auto", shown when someone watches (a terminal or a notebook; never in
+    joblib or Dask workers, nor when the ``CI`` variable is set); 0 never,
+    1 always.""",
     "kwargs": """\
 **kwargs
     skorch-style routed parameters: ``optimizer__<name>`` (AdamW's

@@ -25,8 +25,9 @@ history_ : skorch.callbacks.History
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
 n_features_in_ : int
-    1 for raw images (one column); the width of numeric input for numeric
-    toy backbones.
+    The width of numeric input, for numeric toy backbones only: raw images
+    are one column of non-numeric values, so it is not set for them (as for
+    scikit-learn's text vectorizers).
 feature_names_in_ : ndarray of str
     The column name, when fitted on a one-column DataFrame."""
 
@@ -77,7 +78,7 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone
@@ -149,7 +150,7 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone

@@ -23,8 +23,9 @@ history_ : skorch.callbacks.History
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
 n_features_in_ : int
-    1 for texts (one column); the width of numeric input for numeric toy
-    backbones.
+    The width of numeric input, for numeric toy backbones only: texts are
+    one column of non-numeric values, so it is not set for them (as for
+    scikit-learn's text vectorizers).
 feature_names_in_ : ndarray of str
     The column name, when fitted on a one-column DataFrame."""
 
@@ -74,7 +75,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone
@@ -142,7 +143,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         callbacks=None,
         warm_start=False,
         random_state=None,
-        verbose=0,
+        verbose="auto",
         **kwargs,
     ):
         self.backbone = backbone

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sktransfer._optional import import_optional
+from sktransfer.engine._progress import plain_print, show_progress
+from sktransfer.engine._progress_callback import EpochProgress
 from sktransfer.finetune._blocks import make_plan
 from sktransfer.finetune._module import BODY_PREFIX
 
@@ -101,7 +103,9 @@ def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
                     if patience is not None
                     else estimator.max_epochs + 1,
                     load_best=True,
-                    sink=print if estimator.verbose else skorch.utils.noop,
+                    sink=plain_print
+                    if show_progress(estimator.verbose)
+                    else skorch.utils.noop,
                 ),
             )
         )
@@ -208,8 +212,11 @@ def train(
         collate = estimator._collate(module, spec)
 
     iterator_kwargs = {"iterator_train__shuffle": True}
-    if not estimator.verbose:
+    show = show_progress(estimator.verbose)
+    if not show:
         iterator_kwargs["callbacks__print_log"] = None  # no table to build
+    else:  # skorch's table, without colour codes in logs
+        iterator_kwargs["callbacks__print_log__sink"] = plain_print
     if collate is not None:
         iterator_kwargs["iterator_train__collate_fn"] = collate
         iterator_kwargs["iterator_valid__collate_fn"] = collate
@@ -228,10 +235,9 @@ def train(
         max_epochs=estimator.max_epochs,
         batch_size=estimator.batch_size,
         train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
-        callbacks=_callbacks(
-            estimator, stages, valid_ds is not None, fast, adversarial
-        ),
-        verbose=estimator.verbose,
+        callbacks=_callbacks(estimator, stages, valid_ds is not None, fast, adversarial)
+        + ([("progress", EpochProgress())] if show else []),
+        verbose=int(show),
         device=str(device),
         param_groups=groups,
         precision=precision,

@@ -87,8 +87,8 @@ class ImplicitRecommender(BaseEstimator):
         known user's pair with an unknown item as the average warm item (an
         unknown user with an unknown item scores 0).
         ``"error"``: a ValueError naming the first unknown id.
-    verbose : bool, default=False
-        Show implicit's progress bar during ``fit``.
+    verbose : "auto", bool or int, default="auto"
+        implicit's progress bar in ``fit`` ("auto": if watched, not in workers).
 
     Attributes
     ----------
@@ -165,7 +165,7 @@ class ImplicitRecommender(BaseEstimator):
         "item_content_encoder": [HasMethods(["fit_transform", "transform"]), None],
         "content_model": [HasMethods(["fit", "predict"]), None],
         "handle_unknown": [StrOptions({"popularity", "error"})],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -186,7 +186,7 @@ class ImplicitRecommender(BaseEstimator):
         item_content_encoder=None,
         content_model=None,
         handle_unknown="popularity",
-        verbose=False,
+        verbose="auto",
     ):
         self.model = model
         self.factors = factors

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from sktransfer._optional import import_optional
+from sktransfer.engine._progress import show_progress
 
 __all__ = []
 
@@ -61,5 +62,5 @@ def fit_implicit(est, matrix):
     kwargs = implicit_kwargs(est)
     with threadpoolctl.threadpool_limits(1, "blas"):
         model = cls(**kwargs)
-        model.fit(matrix, show_progress=bool(est.verbose))
+        model.fit(matrix, show_progress=show_progress(est.verbose))
     return model
