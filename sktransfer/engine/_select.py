@@ -50,10 +50,10 @@ def runtime_candidates(runtime, precision, device, modality, compiled):
         An explicit runtime whose package is not installed (names the extra).
     """
     if precision == "int8":  # only ONNX Runtime runs int8
-        if runtime == "torch":
+        if runtime not in ("auto", "onnx"):
             raise ValueError(
-                "precision='int8' needs runtime='onnx' (or 'auto'); torch runs "
-                "'fp32', 'bf16' and 'fp16'"
+                f"precision='int8' needs runtime='onnx' (or 'auto'), got "
+                f"runtime={runtime!r}"
             )
         runtime = "onnx"
     if runtime == "torch":
@@ -181,7 +181,7 @@ def select_runner(
     if graph() is None:  # e.g. a text module that tokenises inside forward
         if runtime != "auto":
             _warn_once(
-                (key, tuple(names), precision),
+                (str(folder), key, tuple(names), precision),
                 runtime,
                 [f"{type(model).__name__} has no exportable forward pass"],
             )
@@ -197,7 +197,7 @@ def select_runner(
             errors.append(f"{name}: {type(error).__name__}: {_first_line(error)}")
             continue
         return runner, name
-    _warn_once((key, tuple(names), precision), runtime, errors)
+    _warn_once((str(folder), key, tuple(names), precision), runtime, errors)
     return None, "torch"
 
 
