@@ -241,6 +241,11 @@ BENCHMARKS = {
         cache_gridsearch,
     ),
     "compile_check": ("compile_check", "torch.compile vs eager", compile_check),
+    "runtimes": (
+        "runtimes",
+        "CPU runtimes: torch vs ONNX Runtime vs OpenVINO",
+        bold_lines,
+    ),
     "finetune_accuracy": (
         "finetune_accuracy",
         "fine-tuning vs frozen features vs from scratch",

@@ -64,7 +64,7 @@ class OnnxRuntime(Runtime):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # failures surface as exceptions
         self.session = ort.InferenceSession(
             str(self.prepare(path, precision)),
             sess_options=options,
