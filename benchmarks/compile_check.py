@@ -59,14 +59,14 @@ def main():
     results = [
         measure(
             "ImageEmbedder, EfficientNet-Lite0, batch 32",
-            lambda c: ImageEmbedder(batch_size=32, compile=c),
+            lambda c: ImageEmbedder(batch_size=32, compile=c, runtime="torch"),
             photos(args.n_images),
             "photos",
             args.rounds,
         ),
         measure(
             "TextEmbedder, all-MiniLM-L6-v2, batch 32",
-            lambda c: TextEmbedder(batch_size=32, compile=c),
+            lambda c: TextEmbedder(batch_size=32, compile=c, runtime="torch"),
             sentences(args.n_texts),
             "sentences",
             args.rounds,

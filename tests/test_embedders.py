@@ -216,7 +216,7 @@ def test_compile_matches_eager_shares_weights_and_stays_out_of_the_pickle():
 
 
 def test_compile_failure_falls_back_to_eager_with_a_warning():
-    eager = ImageEmbedder(backbone="toy-image").fit_transform(IMAGES)
+    eager = ImageEmbedder(backbone="toy-image", runtime="torch").fit_transform(IMAGES)
     est = ImageEmbedder(backbone="toy-image", compile={"backend": _failing_backend})
     est.fit(IMAGES)
     with pytest.warns(RuntimeWarning, match="torch.compile failed.*always fails"):

@@ -1,0 +1,69 @@
+"""The ``runtime`` parameter of the embedders: what runs the frozen forward pass."""
+
+from sklearn.utils._param_validation import StrOptions
+
+from sktransfer.engine._device import PRECISIONS
+from sktransfer.engine._runtime import RUNTIMES
+
+__all__ = ["RUNTIME_CONSTRAINTS", "RuntimeMixin"]
+
+RUNTIME_CONSTRAINTS = {
+    "runtime": [StrOptions(set(RUNTIMES))],
+    "precision": [StrOptions({*PRECISIONS, "int8"})],
+}
+
+
+class RuntimeMixin:
+    """Run the frozen forward pass on torch, ONNX Runtime or OpenVINO.
+
+    Put before `BaseEmbedder` in the bases. After the torch model is loaded
+    and probed, `sktransfer.engine._select.select_runner` picks the runtime
+    (exported once per backbone fingerprint and checked against torch),
+    ``runtime_`` reports it, and the fingerprint gains the runtime's name only
+    for a lossy precision (an exact runtime shares torch's cache entries).
+    """
+
+    def _load_model(self):
+        self.__dict__.pop("runtime_", None)
+        super()._load_model()
+        return self._spec.fingerprint(**self._fingerprint_options())
+
+    def _fingerprint_options(self):
+        options = super()._fingerprint_options()
+        runtime = self.__dict__.get("runtime_")
+        if runtime not in (None, "torch") and options["precision"] != "fp32":
+            options["runtime"] = runtime
+        return options
+
+    def _example_shape(self):
+        if self._spec.modality == "image":
+            return (3, *self._spec.preprocessing.crop_size)
+        if self._spec.modality == "numeric":
+            return (self.n_features_in_,)
+        return None
+
+    def _make_runner(self, shared_key=None):
+        from sktransfer.engine._compile import compile_options
+        from sktransfer.engine._runtime import runtime_folder
+        from sktransfer.engine._select import select_runner
+
+        exact = {**self._fingerprint_options(), "precision": "fp32"}
+        exact.pop("runtime", None)
+        runner, name = select_runner(
+            self._model,
+            runtime=self.runtime,
+            precision=self._precision,
+            device=self._device,
+            modality=self._spec.modality,
+            compiled=compile_options(self.compile) is not None,
+            folder=runtime_folder(),
+            fingerprint=self._spec.fingerprint(**exact),
+            prompt=getattr(self, "prompt", None),
+            example_shape=self._example_shape(),
+        )
+        self.runtime_ = name
+        if runner is None:
+            if self._precision == "int8":  # ONNX Runtime failed: torch runs fp32
+                self._precision = "fp32"
+            return super()._make_runner(shared_key)
+        return runner
