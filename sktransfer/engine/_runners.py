@@ -123,13 +123,16 @@ class SentenceRunner:
     def encode(
         self, texts, *, batch_size=32, prompt=None, show_progress_bar=False, **_
     ):
-        from sktransfer.engine._inference import _progress
+        from sktransfer.engine._progress import progress
 
         order = np.argsort([-len(text) for text in texts], kind="stable")
         starts = range(0, len(texts), batch_size)
         out = None
-        for start in _progress(
-            starts, len(starts), show_progress_bar, "embedding texts"
+        for start in progress(
+            starts,
+            total=len(starts),
+            desc="embedding texts",
+            verbose=bool(show_progress_bar),  # already decided by the embedder
         ):
             chunk = [texts[i] for i in order[start : start + batch_size]]
             features = _sentence_features(self.model, chunk, prompt)

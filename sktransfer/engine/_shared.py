@@ -10,7 +10,7 @@ recently used first out).
 import threading
 from collections import OrderedDict
 
-__all__ = ["shared_model"]
+__all__ = ["clear_shared_models", "shared_model"]
 
 MAX_MODELS = 4
 _MODELS = OrderedDict()
@@ -30,3 +30,9 @@ def shared_model(key, load):
         while len(_MODELS) > MAX_MODELS:
             _MODELS.popitem(last=False)
     return model
+
+
+def clear_shared_models():
+    """Forget every shared model (frees their memory once unreferenced)."""
+    with _LOCK:
+        _MODELS.clear()
