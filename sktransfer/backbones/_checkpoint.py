@@ -1,11 +1,12 @@
-"""Read a state dict safely, with an error that says what was expected."""
+"""State dicts as bytes and back, read safely, with errors that say what was expected."""
 
+import io
 import pickle
 from collections.abc import Mapping
 
 from sktransfer._optional import import_optional
 
-__all__ = ["read_state_dict"]
+__all__ = ["load_weights", "read_state_dict", "save_weights"]
 
 
 def read_state_dict(source, where, unwrap=False):
@@ -63,3 +64,44 @@ def read_state_dict(source, where, unwrap=False):
             f"{type(state[bad[0]]).__name__}, not a tensor; {expected}"
         )
     return state
+
+
+def save_weights(module, keys):
+    """The tensors of ``module.state_dict()`` under ``keys``, as bytes (CPU)."""
+    torch = import_optional("torch")
+    state = module.state_dict()
+    subset = {key: state[key].detach().to("cpu").clone() for key in keys}
+    buffer = io.BytesIO()
+    torch.save(subset, buffer)
+    return buffer.getvalue()
+
+
+def load_weights(module, blob, expected_missing=None):
+    """Overlay the tensors saved by `save_weights` onto ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Built with the pretrained reference weights.
+    blob : bytes
+    expected_missing : collection of str, optional
+        Keys allowed to be absent from the blob (they keep the reference
+        weights); any other absent or unexpected key is an error.
+    """
+    if not isinstance(blob, (bytes, bytearray)):
+        raise ValueError(
+            f"the stored weights are a {type(blob).__name__}, expected "
+            f"the bytes written by torch.save when the estimator was pickled"
+        )
+    where = f"the stored weights blob ({len(blob)} bytes in the pickle)"
+    state = read_state_dict(io.BytesIO(bytes(blob)), where)
+    result = module.load_state_dict(state, strict=False)
+    missing = set(result.missing_keys) - set(expected_missing or ())
+    if missing or result.unexpected_keys:
+        raise ValueError(
+            f"the stored weights do not match the rebuilt backbone "
+            f"(missing {sorted(missing)[:5]}, unexpected "
+            f"{sorted(result.unexpected_keys)[:5]}); was the backbone's "
+            f"registration changed since the model was saved?"
+        )
+    return module

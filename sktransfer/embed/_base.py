@@ -1,6 +1,5 @@
 """What the embedders share: fit = load the frozen backbone, transform = run it."""
 
-import io
 import os
 import warnings
 from numbers import Integral
@@ -22,6 +21,7 @@ from sklearn.utils.validation import (
 from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._cache import as_cache
 from sktransfer.engine._compile import compile_options
@@ -146,7 +146,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 model = self._wrap_model(spec.build(**kwargs), spec)
             else:
                 model = self._wrap_model(_architecture(spec, kwargs), spec)
-                _load_state(model, blob)
+                load_weights(model, blob)
             model = model.to(self._device).eval()
             for parameter in model.parameters():
                 parameter.requires_grad_(False)
@@ -363,7 +363,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if self.store_weights_in_pickle and model is not None:
             # bytes of a torch.save checkpoint of CPU tensors, not a module:
             # read back with weights_only=True, and storable by skops
-            state["_weights"] = _state_bytes(model)
+            state["_weights"] = save_weights(model, model.state_dict())
         return pack_keras_backbone(state)
 
     def __setstate__(self, state):
@@ -390,19 +390,3 @@ def _architecture(spec, kwargs):
     if spec.family in ("timm", "torchvision"):
         return spec.build(pretrained=False, **kwargs)
     return spec.build(**kwargs)
-
-
-def _state_bytes(model):
-    """``model``'s state dict as the bytes of a ``torch.save`` checkpoint (CPU)."""
-    torch = import_optional("torch")
-    state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
-def _load_state(model, blob):
-    """Load the weights saved by `_state_bytes` (``weights_only=True``, strict)."""
-    torch = import_optional("torch")
-    state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)

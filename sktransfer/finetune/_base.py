@@ -17,9 +17,10 @@ from sklearn.utils.validation import (
 
 from sktransfer._optional import import_optional
 from sktransfer.backbones import backbone_modality, get_backbone
+from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
-from sktransfer.finetune._persist import changed_keys, load_weights, save_weights
+from sktransfer.finetune._persist import changed_keys
 from sktransfer.io._sequence import check_column, record_column
 
 __all__ = ["BaseFineTuner"]
