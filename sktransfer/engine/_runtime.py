@@ -23,7 +23,7 @@ from sktransfer._optional import import_optional
 
 __all__ = [
     "EXACT_COSINE",
-    "RUNTIME_CLASSES",
+    "LOSSY_COSINE",
     "RUNTIMES",
     "Runtime",
     "export_key",
@@ -64,24 +64,6 @@ class Runtime:
     def run(self, feeds):
         """Run the graph on ``{input name: ndarray}``; return the output array."""
         raise NotImplementedError
-
-
-def _runtime_classes():
-    from sktransfer.engine._onnx import OnnxRuntime
-    from sktransfer.engine._openvino import OpenVINORuntime
-
-    return {"onnx": OnnxRuntime, "openvino": OpenVINORuntime}
-
-
-class _Classes(dict):
-    """``{name: Runtime subclass}``, filled on first use (imports stay cheap)."""
-
-    def __missing__(self, name):
-        self.update(_runtime_classes())
-        return dict.__getitem__(self, name)
-
-
-RUNTIME_CLASSES = _Classes()
 
 
 def runtime_folder():

@@ -22,7 +22,6 @@ from sktransfer._optional import import_optional
 from sktransfer.engine._runtime import (
     EXACT_COSINE,
     LOSSY_COSINE,
-    RUNTIME_CLASSES,
     export_key,
     export_onnx,
 )
@@ -32,6 +31,24 @@ __all__ = ["runtime_candidates", "select_runner"]
 AUTO_ORDER = ("openvino", "onnx")
 _WARNED = set()
 _LOCK = threading.Lock()
+
+
+def _runtime_classes():
+    from sktransfer.engine._onnx import OnnxRuntime
+    from sktransfer.engine._openvino import OpenVINORuntime
+
+    return {"onnx": OnnxRuntime, "openvino": OpenVINORuntime}
+
+
+class _Classes(dict):
+    """``{name: Runtime subclass}``, filled on first use (imports stay cheap)."""
+
+    def __missing__(self, name):
+        self.update(_runtime_classes())
+        return dict.__getitem__(self, name)
+
+
+RUNTIME_CLASSES = _Classes()
 
 
 class NotExactError(ValueError):
