@@ -24,6 +24,7 @@ MAX_MODULE_LINES = 400
 LAYERS = {
     "_optional": 0,
     "exceptions": 0,
+    "_fitting": 0,
     "io": 1,
     "backbones": 2,
     "engine": 3,
