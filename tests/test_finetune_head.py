@@ -79,3 +79,101 @@ def test_bad_inputs_name_what_is_wrong():
         solve_head(np.ones((4, 2)), [0, 1, 0, 1], l2="best")
     with pytest.raises(ValueError, match="task must be"):
         solve_head(np.ones((4, 2)), [0, 1, 0, 1], task="ranking")
+
+
+# -- inside the fine-tuners --------------------------------------------------------
+torch = pytest.importorskip("torch")
+skorch = pytest.importorskip("skorch")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from sktransfer import ImageClassifier, ImageRegressor, TextClassifier  # noqa: E402
+
+
+def _numeric(n=120, seed=0):
+    X, y = make_classification(n, 6, n_informative=4, n_classes=3, random_state=seed)
+    return X.astype(np.float32), y
+
+
+class _HeadAtStart(skorch.callbacks.Callback):
+    """Records the head's weights when training starts (in a class attribute:
+    the estimator trains a deep copy of its callbacks)."""
+
+    seen = []
+
+    def on_train_begin(self, net, **kwargs):
+        type(self).seen.append(net.module_.head.weight.detach().clone().numpy())
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_head_strategy_is_logistic_regression_on_the_features():
+    X, y = _numeric()
+    clf = ImageClassifier("toy-numeric", head_l2=0.01, random_state=0).fit(X, y)
+    features = clf.transform(X)
+    reference = LogisticRegression(
+        C=1 / (0.01 * len(y)), tol=1e-10, max_iter=10_000
+    ).fit(features, y)
+    # the toy's 16 features of 6 inputs are nearly collinear: a flat optimum
+    # (objectives equal to 1e-9, probabilities to ~4e-4)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), reference.predict_proba(features), atol=2e-3
+    )
+    assert clf.head_l2_ == 0.01 and len(clf.history_) == 1
+    auto = ImageClassifier("toy-numeric", random_state=0).fit(X, y)
+    assert auto.head_l2_ in L2_GRID
+    reg = ImageRegressor("toy-numeric", head_l2=0.1).fit(X, y * 2.0)
+    ridge = Ridge(alpha=0.1 * len(y)).fit(reg.transform(X), (y * 2.0 - y.mean() * 2))
+    np.testing.assert_allclose(
+        reg.predict(X) - y.mean() * 2, ridge.predict(reg.transform(X)), atol=1e-3
+    )
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("strategy", ["top", "full", "gradual"])
+def test_lp_ft_starts_from_the_solved_probe(strategy):
+    X, y = _numeric()
+    probe = ImageClassifier("toy-numeric", head_l2=0.01).fit(X, y)
+    params = dict(
+        strategy=strategy,
+        unfreeze=1,
+        head_l2=0.01,
+        validation_fraction=None,
+        max_epochs=2 if strategy == "gradual" else 1,  # gradual: head-only first
+        random_state=0,
+        callbacks=[_HeadAtStart()],
+    )
+    _HeadAtStart.seen = []
+    lpft = ImageClassifier("toy-numeric", **params).fit(X, y)
+    ImageClassifier("toy-numeric", **params, head_init="random").fit(X, y)
+    at_start, random_start = _HeadAtStart.seen
+    probe_weight = probe._module.head.weight.detach().numpy()
+    np.testing.assert_allclose(at_start, probe_weight, atol=1e-6)
+    assert not np.allclose(random_start, probe_weight, atol=1e-2)
+    assert lpft.head_l2_ == 0.01
+    # and the backbone did move
+    assert not np.allclose(lpft.transform(X), probe.transform(X))
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_transform_names_pandas_and_fit_transform_trains_once():
+    pd = pytest.importorskip("pandas")
+    texts = ["a good film", "a great film", "a bad film", "an awful film"] * 10
+    labels = ["pos", "pos", "neg", "neg"] * 10
+    clf = TextClassifier("toy-text", strategy="full", max_epochs=2, random_state=0)
+    _HeadAtStart.seen = []
+    out = clf.set_params(callbacks=[_HeadAtStart()]).fit_transform(texts, labels)
+    assert len(_HeadAtStart.seen) == 1  # one training run
+    assert out.dtype == np.float32 and out.shape == (40, clf._module.head.in_features)
+    np.testing.assert_allclose(out, clf.transform(texts), atol=1e-6)
+    names = clf.get_feature_names_out()
+    assert names[0] == "textclassifier0" and len(names) == out.shape[1]
+    frame = clone(clf).set_output(transform="pandas").fit(texts, labels)
+    assert isinstance(frame.transform(texts[:3]), pd.DataFrame)
+    assert list(frame.transform(texts[:3]).columns) == list(names)
+    pipe = make_pipeline(
+        TextClassifier("toy-text", strategy="full", max_epochs=2, random_state=0),
+        HistGradientBoostingClassifier(max_iter=20),
+    )
+    assert pipe.fit(texts, labels).score(texts, labels) > 0.9

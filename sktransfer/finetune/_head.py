@@ -229,7 +229,12 @@ def _solve(X, y, weights, task, l2, start, max_iter, tol):
         args=args,
         jac=True,
         method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": tol, "maxls": 50},
+        options={
+            "maxiter": max_iter,
+            "gtol": tol,
+            "ftol": 64 * np.finfo(float).eps,
+            "maxls": 50,
+        },
     )
     return result.x.reshape(X.shape[1] + 1, columns)
 

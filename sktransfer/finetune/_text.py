@@ -22,6 +22,10 @@ history_ : skorch.callbacks.History
     domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
+head_l2_ : float or None
+    The L2 penalty of the solved head (``strategy="head"``) or of the probe
+    the head started from (``head_init="probe"``); None when the head was
+    trained from a random start.
 n_features_in_ : int
     1 for texts (one column); the width of numeric input for numeric toy
     backbones.
@@ -49,6 +53,8 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         backbone="all-MiniLM-L6-v2",
         *,
         strategy="head",
+        head_l2="auto",
+        head_init="probe",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -79,6 +85,8 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
+        self.head_init = head_init
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs
@@ -119,6 +127,8 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         backbone="all-MiniLM-L6-v2",
         *,
         strategy="head",
+        head_l2="auto",
+        head_init="probe",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -147,6 +157,8 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
+        self.head_init = head_init
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs
