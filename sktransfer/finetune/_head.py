@@ -31,6 +31,8 @@ __all__ = ["L2_GRID", "choose_l2", "solve_head"]
 
 # candidate strengths for l2="auto" (mean-loss convention: C = 1 / (l2 n))
 L2_GRID = tuple(np.logspace(-6, 0, 13))
+# the path stops once the validation loss rose this many grid steps past its best
+_PATIENCE = 2
 _TASKS = ("classification", "regression")
 
 
@@ -120,12 +122,19 @@ def choose_l2(
     if folds is None:
         return 1e-3
     grid = sorted(L2_GRID, reverse=True)  # strong to weak: warm starts help
-    losses = np.zeros(len(grid))
-    for train, valid in folds:
-        coef = None
-        for k, l2 in enumerate(grid):
-            coef = _solve(X[train], y[train], weights[train], task, l2, coef, 200, 1e-5)
-            losses[k] += _loss(X[valid], y[valid], weights[valid], task, coef)
+    coefs = [None] * len(folds)
+    losses = []
+    for l2 in grid:
+        total = 0.0
+        for k, (train, valid) in enumerate(folds):
+            coefs[k] = _solve(
+                X[train], y[train], weights[train], task, l2, coefs[k], 200, 1e-5
+            )
+            total += _loss(X[valid], y[valid], weights[valid], task, coefs[k])
+        losses.append(total)
+        if len(losses) - 1 - int(np.argmin(losses)) >= _PATIENCE:
+            break  # past the minimum: the weakest penalties cost the most
+    losses = np.asarray(losses)
     best = np.flatnonzero(losses <= losses.min() * (1 + 1e-9))[0]
     return float(grid[best])
 
