@@ -45,11 +45,15 @@ def domain(folder, site):
     return np.array(texts, dtype=object), np.array(labels)
 
 
-def configurations(seed):
+def configurations(seed, backbone_lr=1e-4):
     from sktransfer import TextClassifier
 
     tuned = dict(
-        max_epochs=2, lr=1e-3, backbone_lr=1e-4, max_length=64, random_state=seed
+        max_epochs=2,
+        lr=1e-3,
+        backbone_lr=backbone_lr,
+        max_length=64,
+        random_state=seed,
     )
     out = {"head (solved probe only)": lambda: TextClassifier(random_state=seed)}
     for strategy, extra in (("top", {"unfreeze": 2}), ("full", {})):
@@ -70,7 +74,15 @@ def main():
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--backbone-lr",
+        default="1e-4",
+        help='top-layer learning rate; "default" uses the estimator\'s default',
+    )
+    parser.add_argument("--only", nargs="+", help="configurations starting so")
+    parser.add_argument("--result", default="lpft", help="results file name")
     args = parser.parse_args()
+    backbone_lr = None if args.backbone_lr == "default" else float(args.backbone_lr)
     torch.set_num_threads(1)
     start = time.perf_counter()
     folder = shared_data_dir()
@@ -82,7 +94,9 @@ def main():
         order = _stratified(amazon_y, 700, rng)
         train, test = order[:400], order[400:]
         shifted = _stratified(yelp_y, 400, rng)
-        for name, make in configurations(seed).items():
+        for name, make in configurations(seed, backbone_lr).items():
+            if args.only and not name.startswith(tuple(args.only)):
+                continue
             clf = make()
             seconds, _ = timed(clf.fit, list(amazon[train]), amazon_y[train])
             in_domain = clf.score(list(amazon[test]), amazon_y[test])
@@ -90,11 +104,11 @@ def main():
             rows.append((seed, name, in_domain, out_domain, seconds))
             print(f"{seed} | {name} | {in_domain:.4f} | {out_domain:.4f} | "
                   f"{seconds:.0f} s", flush=True)  # fmt: skip
-            report(rows, args.seeds, time.perf_counter() - start, done=False)
-    report(rows, args.seeds, time.perf_counter() - start, done=True)
+            report(rows, args, time.perf_counter() - start, done=False)
+    report(rows, args, time.perf_counter() - start, done=True)
 
 
-def report(rows, seeds, seconds, done):
+def report(rows, args, seconds, done):
     lines = [
         "# LP-FT vs FT on a shifted target (train amazon, test amazon and yelp)",
         "",
@@ -118,14 +132,15 @@ def report(rows, seeds, seconds, done):
         "all-MiniLM-L6-v2; 400 amazon training sentences (10 % of them the "
         "validation split with early stopping), 300 other amazon sentences and "
         "400 yelp sentences as test sets; 2 epochs, head lr 1e-3, top layer "
-        "1e-4, x0.8 per layer below, warm-up + cosine, `max_length=64`, batch "
-        f"32, seeds {seeds}. `head`: the solved head (`head_l2='auto'`).",
+        f"{args.backbone_lr} ('default': lr x 0.8), x0.8 per layer below, "
+        "warm-up + cosine, `max_length=64`, batch "
+        f"32, seeds {args.seeds}. `head`: the solved head (`head_l2='auto'`).",
         f"Total wall time: {seconds / 60:.1f} min.",
         "",
-        "Command: `python -m benchmarks.lpft`",
+        f"Command: `python -m benchmarks.lpft {' '.join(sys.argv[1:])}`",
         "",
     ]
-    write_result("lpft", "\n".join(lines))
+    write_result(args.result, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -231,6 +231,13 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         self._spec = spec
         self._module = module.eval()
         self._net = result.net
+        self._record_stored_keys(module, result, warm)
+        self.head_l2_ = result.head_l2
+        self.history_ = result.net.history_
+        return self
+
+    def _record_stored_keys(self, module, result, warm):
+        """The state keys a pickle stores: what training changed."""
         previous = set(getattr(self, "_trained_names", ())) if warm else set()
         self._trained_names = previous | result.trained_names
         stored = set(
@@ -245,10 +252,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         if warm:
             stored |= set(getattr(self, "_stored_keys", ()))
         self._stored_keys = [key for key in module.state_dict() if key in stored]
-        self._n_features_out = module.head.in_features
-        self.head_l2_ = result.head_l2
-        self.history_ = result.net.history_
-        return self
 
     def _build_module(self, spec, n_outputs):
         from sktransfer.finetune._module import TransferModule, build_body
