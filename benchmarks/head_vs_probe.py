@@ -132,15 +132,37 @@ def end_to_end(texts, labels, train, X_train, rows):
 
 
 def main():
+    import argparse
+
     import torch
 
-    from sktransfer import ImageEmbedder, TextEmbedder
-    from sktransfer.datasets import load_fashion_mnist, shared_data_dir
+    from sktransfer.datasets import shared_data_dir
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=["rt-polarity", "sentiment", "fashion-mnist"],
+        help="rt-polarity (with the end-to-end check), sentiment, fashion-mnist",
+    )
+    parser.add_argument("--result", default="head_vs_probe")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
     folder = shared_data_dir()
     rows = []
+    if "rt-polarity" in args.datasets:
+        run_rt_polarity(folder, rows)
+    if "sentiment" in args.datasets:
+        run_sentiment(folder, rows)
+    if "fashion-mnist" in args.datasets:
+        run_fashion(rows)
+    report(rows, time.perf_counter() - start, args.result)
+
+
+def run_rt_polarity(folder, rows):
+    from sktransfer import TextEmbedder
+
     texts, labels = rt_polarity(folder)
     train, test = text_split(texts, labels, 2000, 2000)
     t_feat, X = timed(TextEmbedder().fit_transform, list(texts[np.r_[train, test]]))
@@ -150,11 +172,20 @@ def main():
             labels[test], rows)  # fmt: skip
     end_to_end(texts, labels, train, X_train, rows)
 
+
+def run_sentiment(folder, rows):
+    from sktransfer import TextEmbedder
+
     s_texts, s_labels = sentences(folder)
     train, test = text_split(s_texts, s_labels, 1500, 1500)
     X = TextEmbedder().fit_transform(list(s_texts[np.r_[train, test]]))
     compare("sentiment (amazon+imdb+yelp), MiniLM, 1,500 / 1,500", X[:1500],
             s_labels[train], X[1500:], s_labels[test], rows)  # fmt: skip
+
+
+def run_fashion(rows):
+    from sktransfer import ImageEmbedder
+    from sktransfer.datasets import load_fashion_mnist
 
     images, image_labels = load_fashion_mnist("train")
     test_images, test_labels = load_fashion_mnist("test")
@@ -166,10 +197,9 @@ def main():
     X_test = embedder.transform(test_images[test])
     compare("Fashion-MNIST, EfficientNet-Lite0 96 px, 3,000 / 2,000", X_train,
             image_labels[train], X_test, test_labels[test], rows)  # fmt: skip
-    report(rows, time.perf_counter() - start)
 
 
-def report(rows, seconds):
+def report(rows, seconds, result="head_vs_probe"):
     lines = [
         "# The solved head vs LogisticRegression on the same frozen features",
         "",
@@ -199,10 +229,10 @@ def report(rows, seconds):
         "by accuracy over 10 values, the head's `auto` by log loss over 13.",
         f"Total wall time: {seconds / 60:.1f} min.",
         "",
-        "Command: `python -m benchmarks.head_vs_probe`",
+        f"Command: `python -m benchmarks.head_vs_probe {' '.join(sys.argv[1:])}`",
         "",
     ]
-    write_result("head_vs_probe", "\n".join(lines))
+    write_result(result, "\n".join(lines))
 
 
 if __name__ == "__main__":
