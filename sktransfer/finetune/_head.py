@@ -223,7 +223,7 @@ def _solve(X, y, weights, task, l2, start, max_iter, tol):
         return _ridge(X, y, weights, l2)
     columns = 1 if y.n_classes == 2 else y.n_classes
     x0 = np.zeros((X.shape[1] + 1) * columns) if start is None else start.ravel()
-    total = weights.sum()
+    total = weights.sum() if weights.sum() > 0 else 1.0  # a fold of zero weights
     if columns == 1:
         sign = np.where(np.asarray(y) == 1, 1.0, -1.0)
         fun = _binary_objective
@@ -274,7 +274,7 @@ def _multinomial_objective(coef, X, onehot, w, l2):
 
 
 def _ridge(X, y, weights, l2):
-    w = weights / weights.sum()
+    w = weights / (weights.sum() if weights.sum() > 0 else 1.0)
     x_mean, y_mean = w @ X, w @ y
     Xc, yc = X - x_mean, y - y_mean
     gram = Xc.T @ (Xc * w[:, None]) + l2 * np.eye(X.shape[1])
@@ -293,7 +293,8 @@ def _loss(X, y, weights, task, coef):
     else:
         log_norm = _logsumexp(logits)
         per_row = log_norm - logits[np.arange(len(y)), np.asarray(y)]
-    return float(weights @ per_row / weights.sum())
+    total = weights.sum()
+    return float(weights @ per_row / total) if total > 0 else 0.0
 
 
 def _as_linear(coef, task):
