@@ -81,6 +81,11 @@ _FINETUNE_XFAIL = {
         "mini-batch SGD: repeating a row changes the batches and the number of "
         "optimizer steps, so weights of 2 and duplicated rows train differently"
     ),
+    "check_methods_subset_invariance": (
+        "transform returns the float32 backbone features: a batch of 1 row and "
+        "of 20 rows go through different matrix-product kernels, so features "
+        "differ by ~1e-7 relative, which the check's atol=1e-7 does not allow"
+    ),
 }
 _FINETUNE_REGRESSOR_XFAIL = {
     "check_methods_subset_invariance": (

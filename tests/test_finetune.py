@@ -178,6 +178,7 @@ def test_warmup_cosine_schedule_recorded_in_history():
     images, labels = _images()
     clf = ImageClassifier(
         "toy-image",
+        strategy="full",
         lr=0.01,
         max_epochs=4,
         random_state=0,
@@ -295,7 +296,8 @@ def test_class_weight_balanced_helps_the_minority_class():
             validation_fraction=None,
         )
         scores[weight] = balanced_accuracy_score(y, clf.fit(X, y).predict(X))
-    assert scores["balanced"] > scores[None] + 0.1
+    # the solved head (L-BFGS to convergence): 0.82 -> 0.86 here
+    assert scores["balanced"] > scores[None] + 0.03
 
 
 def test_sample_weight_of_ones_equals_none_and_weights_matter():
@@ -345,8 +347,10 @@ def test_reduced_precision_paths_run_on_cpu(precision):
 
 def test_verbose_prints_the_epoch_table(capsys):
     images, labels = _images()
-    clf = ImageClassifier("toy-image", verbose=1, **FAST).fit(images, labels)
+    clf = ImageClassifier("toy-image", strategy="top", verbose=1, **FAST)
+    clf.fit(images, labels)
     out = capsys.readouterr().out
+    assert "strategy='top'): head solved" in out  # the LP-FT probe
     assert "train_loss" in out and "valid_acc" in out
     assert {"train_loss", "valid_loss", "valid_acc", "lr", "dur"} <= set(
         clf.history_[-1]
@@ -435,7 +439,7 @@ def test_pickle_keeps_only_changed_weights_and_loads_safely():
         np.testing.assert_allclose(
             loaded.predict_proba(images), clf.predict_proba(images)
         )
-        assert loaded.history_[-1]["epoch"] == 3
+        assert loaded.history_[-1]["epoch"] == (1 if clf is head else 3)
         with pytest.raises(AttributeError, match="not pickled"):
             _ = loaded.net_
 

@@ -291,6 +291,7 @@ def test_onecycle_learning_rate_shape():
     X, y, _ = _domains()
     clf = ImageClassifier(
         "toy-image",
+        strategy="full",
         schedule="onecycle",
         lr=0.01,
         warmup_fraction=0.25,

@@ -171,3 +171,23 @@ def test_efficientnet_adabn_uses_the_targets_batchnorm_statistics():
     np.testing.assert_allclose(
         loaded.predict_proba(X[24:]), clf.predict_proba(X[24:]), atol=1e-6
     )
+
+
+def test_minilm_solved_head_is_logistic_regression_on_its_features(shared_data, minilm):
+    from sklearn.linear_model import LogisticRegression
+
+    texts, labels = _sentences(shared_data, 120)
+    test_texts, test_labels = _sentences(shared_data, 150, offset=500)
+    clf = TextClassifier(minilm, head_l2=1 / 120, random_state=0).fit(texts, labels)
+    features = clf.transform(texts)
+    assert features.dtype == np.float32 and features.shape == (120, 384)
+    reference = LogisticRegression(C=1.0, tol=1e-8, max_iter=5000)
+    reference.fit(features, labels)  # C = 1 / (head_l2 * n) = 1
+    test_features = clf.transform(test_texts)
+    np.testing.assert_allclose(
+        clf.predict_proba(test_texts),
+        reference.predict_proba(test_features),
+        atol=1e-3,
+    )
+    auto = TextClassifier(minilm, random_state=0).fit(texts, labels)
+    assert auto.score(test_texts, test_labels) >= 0.75

@@ -1,7 +1,6 @@
 """What the fine-tuning estimators share: parameters, fit, prediction, pickling."""
 
 import copy
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,24 +19,18 @@ from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
+from sktransfer.finetune._features import FeaturesMixin
 from sktransfer.finetune._persist import changed_keys
+from sktransfer.finetune._routing import RoutedParamsMixin
 from sktransfer.io._sequence import check_column, record_column
 
 __all__ = ["BaseFineTuner"]
 
-# prefixes of the ``prefix__param`` arguments routed to the skorch net
-ROUTED_PREFIXES = (
-    "optimizer",
-    "criterion",
-    "callbacks",
-    "iterator_train",
-    "iterator_valid",
-)
 STRATEGIES = ("head", "top", "full", "gradual")
 DOMAIN_ADAPTATION = ("dann", "coral", "adabn")
 
 
-class BaseFineTuner(BaseEstimator):
+class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
     """Base class of the fine-tuning estimators.
 
     Subclasses combine an input mixin (images or texts: ``_modality``,
@@ -56,6 +49,8 @@ class BaseFineTuner(BaseEstimator):
     _parameter_constraints = {
         "backbone": [str, object],
         "strategy": [StrOptions(set(STRATEGIES))],
+        "head_l2": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "head_init": [StrOptions({"probe", "random"})],
         "unfreeze": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
         "freeze": [None, str, list],
         "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -80,52 +75,6 @@ class BaseFineTuner(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose", StrOptions({"auto"})],
     }
-
-    # -- prefix__param routing (as in skorch) -------------------------------
-    @classmethod
-    def _init_param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        return {
-            name
-            for name, p in signature.parameters.items()
-            if name != "self" and p.kind != p.VAR_KEYWORD
-        }
-
-    def _routed_params(self):
-        named = self._init_param_names()
-        return {
-            key: value
-            for key, value in vars(self).items()
-            if key not in named and not key.startswith("_") and not key.endswith("_")
-        }
-
-    def get_params(self, deep=True):
-        """Parameters of this estimator, ``prefix__param`` routed ones included."""
-        params = super().get_params(deep=deep)
-        params.update(self._routed_params())
-        return params
-
-    def set_params(self, **params):
-        """Set parameters; ``prefix__param`` names are stored for the skorch net."""
-        named = self._init_param_names()
-        routed = {
-            k: v for k, v in params.items() if k not in named and _routed_prefix(k)
-        }
-        for key, value in routed.items():
-            setattr(self, key, value)
-        rest = {k: v for k, v in params.items() if k not in routed}
-        if rest:
-            super().set_params(**rest)
-        return self
-
-    def _check_routed_params(self):
-        for key in self._routed_params():
-            if not _routed_prefix(key):
-                raise ValueError(
-                    f"{type(self).__name__} got an unexpected parameter {key!r}. "
-                    f"Extra parameters are routed to skorch and must start with "
-                    f"one of {[p + '__' for p in ROUTED_PREFIXES]}"
-                )
 
     @property
     def _handles_masked_labels(self):
@@ -280,6 +229,13 @@ class BaseFineTuner(BaseEstimator):
         self._spec = spec
         self._module = module.eval()
         self._net = result.net
+        self._record_stored_keys(module, result, warm)
+        self.head_l2_ = result.head_l2
+        self.history_ = result.net.history_
+        return self
+
+    def _record_stored_keys(self, module, result, warm):
+        """The state keys a pickle stores: what training changed."""
         previous = set(getattr(self, "_trained_names", ())) if warm else set()
         self._trained_names = previous | result.trained_names
         stored = set(
@@ -294,8 +250,6 @@ class BaseFineTuner(BaseEstimator):
         if warm:
             stored |= set(getattr(self, "_stored_keys", ()))
         self._stored_keys = [key for key in module.state_dict() if key in stored]
-        self.history_ = result.net.history_
-        return self
 
     def _build_module(self, spec, n_outputs):
         from sktransfer.finetune._module import TransferModule, build_body
@@ -365,13 +319,15 @@ class BaseFineTuner(BaseEstimator):
         """Raw network outputs (logits / standardised values), float32."""
         check_is_fitted(self)
         module = self._get_module()
+        return self._run(module, self._validated_inputs(X))
+
+    def _validated_inputs(self, X):
+        """Inputs at prediction time: items or a float32 array."""
         if self._spec.modality == "numeric":
             X = validate_data(self, X, dtype=np.float32, reset=False)
-            data = np.array(X, dtype=np.float32, order="C")
-        else:
-            self._check_column(X)
-            data = self._validate_raw(X)
-        return self._run(module, data)
+            return np.array(X, dtype=np.float32, order="C")
+        self._check_column(X)
+        return self._validate_raw(X)
 
     def _check_column(self, X):
         check_column(self, X)
@@ -413,11 +369,6 @@ def _spread(values, source):
     out = np.zeros((len(source), *values.shape[1:]), dtype=values.dtype)
     out[source] = values
     return out
-
-
-def _routed_prefix(key):
-    prefix, sep, rest = key.partition("__")
-    return bool(sep and rest) and prefix in ROUTED_PREFIXES
 
 
 def copy_callbacks(callbacks):

@@ -17,12 +17,34 @@ backbone : str, BackboneSpec or torch.nn.Module, default="all-MiniLM-L6-v2"
 strategy : {"head", "top", "full", "gradual"}, default="head"
     What trains besides the new linear head. ``"head"``: nothing (the
     backbone is frozen; without augmentation its features are computed once
-    and only the head trains on them). ``"top"``: the last ``unfreeze``
+    and the head is solved on them to convergence: multinomial logistic
+    regression by L-BFGS or ridge in closed form, penalty ``head_l2``, on
+    every labelled row; ``lr``, ``max_epochs``, the schedule and the
+    validation split are then unused). ``"top"``: the last ``unfreeze``
     blocks. ``"full"``: the whole backbone. ``"gradual"``: the head alone for
     ``freeze_epochs`` epochs, then one more block per epoch, from the top,
     up to ``unfreeze`` blocks. Blocks are found per backbone family (timm
     stages, torchvision layers, transformer layers, ``nn.Sequential``
     children).""",
+    "head_l2": """\
+head_l2 : float >= 0 or "auto", default="auto"
+    L2 penalty of the solved head, in the mean-loss convention
+    ``sum_i s_i loss_i / sum_i s_i + head_l2 / 2 * ||W||^2`` (intercept not
+    penalised): scikit-learn's ``LogisticRegression(C=1 / (head_l2 *
+    n_samples))`` without sample weights, ``Ridge(alpha=head_l2 *
+    n_samples)`` for regressors. ``"auto"`` picks it from a grid of 13
+    values (``1e-6`` to ``1``) by 5-fold cross-validation on the frozen
+    features (computed once, so it costs only solves). Used when the head is
+    solved: ``strategy="head"`` without augmentation, and the probe of
+    ``head_init="probe"``; the chosen value is ``head_l2_``.""",
+    "head_init": """\
+head_init : {"probe", "random"}, default="probe"
+    Start of the head for ``"top"``, ``"full"`` and ``"gradual"``.
+    ``"probe"``: linear probing, then fine-tuning (LP-FT, Kumar et al.,
+    2022): the head is first solved on the pretrained backbone's features of
+    the training rows (one extra forward pass), so a random head's gradients
+    do not distort the pretrained features in the first epochs.
+    ``"random"``: torch's default initialisation of the linear layer.""",
     "unfreeze": """\
 unfreeze : int or "all", default=2
     Number of blocks, counted from the output, that train with ``"top"``
@@ -179,6 +201,8 @@ verbose : "auto", bool or int, default="auto"
 
 COMMON_TRAINING = [
     "strategy",
+    "head_l2",
+    "head_init",
     "unfreeze",
     "freeze",
     "freeze_epochs",

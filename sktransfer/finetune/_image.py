@@ -24,6 +24,10 @@ history_ : skorch.callbacks.History
     domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
+head_l2_ : float or None
+    The L2 penalty of the solved head (``strategy="head"``) or of the probe
+    the head started from (``head_init="probe"``); None when the head was
+    trained from a random start.
 n_features_in_ : int
     The width of numeric input, for numeric toy backbones only: raw images
     are one column of non-numeric values, so it is not set for them (as for
@@ -51,6 +55,8 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         backbone="tf_efficientnet_lite0",
         *,
         strategy="head",
+        head_l2="auto",
+        head_init="probe",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -83,6 +89,8 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
+        self.head_init = head_init
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs
@@ -125,6 +133,8 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         backbone="tf_efficientnet_lite0",
         *,
         strategy="head",
+        head_l2="auto",
+        head_init="probe",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -155,6 +165,8 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
+        self.head_init = head_init
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs

@@ -22,6 +22,10 @@ history_ : skorch.callbacks.History
     domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
+head_l2_ : float or None
+    The L2 penalty of the solved head (``strategy="head"``) or of the probe
+    the head started from (``head_init="probe"``); None when the head was
+    trained from a random start.
 n_features_in_ : int
     The width of numeric input, for numeric toy backbones only: texts are
     one column of non-numeric values, so it is not set for them (as for
@@ -50,6 +54,8 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         backbone="all-MiniLM-L6-v2",
         *,
         strategy="head",
+        head_l2="auto",
+        head_init="probe",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -80,6 +86,8 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
+        self.head_init = head_init
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs
@@ -120,6 +128,8 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         backbone="all-MiniLM-L6-v2",
         *,
         strategy="head",
+        head_l2="auto",
+        head_init="probe",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -148,6 +158,8 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
+        self.head_init = head_init
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs

@@ -23,6 +23,7 @@ import numpy as np
 from sktransfer._optional import import_optional
 from sktransfer.engine._progress import plain_print, show_progress
 from sktransfer.engine._progress_callback import EpochProgress
+from sktransfer.finetune import _probe
 from sktransfer.finetune._blocks import make_plan
 from sktransfer.finetune._module import BODY_PREFIX
 
@@ -35,6 +36,7 @@ __all__ = ["TrainResult", "train"]
 class TrainResult:
     net: object
     trained_names: set
+    head_l2: float = None  # the solved head's penalty (None: head trained by SGD)
 
 
 class LabelledDataset(torch.utils.data.Dataset):
@@ -160,9 +162,12 @@ def train(
     method = estimator.domain_adaptation
     adversarial = method in ("dann", "coral")
     _check_adaptation(estimator, spec, module, plan, target_idx)
+    if estimator.verbose:
+        _probe.announce(estimator, spec, plan, fast, len(train_idx))
     module.to(device)
     head_names = [f"head.{name}" for name, _ in module.head.named_parameters()]
     adaptation = {}  # the TransferNet arguments of DANN / Deep CORAL
+    head_l2 = None
     if method == "adabn":
         # each domain normalised with its own statistics: the source's in training
         labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
@@ -210,6 +215,16 @@ def train(
             for start, names in plan.stages
         ]
         collate = estimator._collate(module, spec)
+        if _probe.wants_probe(estimator, bool(plan.trained), history is not None):
+            # LP-FT: the head starts from the probe solved on frozen features
+            rows = [int(i) for i in train_idx]
+            head_l2 = _probe.probe_head(
+                estimator,
+                module,
+                estimator._run(module.backbone, data, spec, positions=rows),
+                targets[train_idx],
+                weights[train_idx],
+            )
 
     iterator_kwargs = {"iterator_train__shuffle": True}
     show = show_progress(estimator.verbose)
@@ -255,14 +270,20 @@ def train(
     if history is not None:
         net.history_ = history
     net.set_trainable(stages[0][1])
-    net.partial_fit(train_ds)
+    if fast:  # a convex problem on fixed features: solved, not trained
+        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
+        head_l2 = _probe.record_solved_head(
+            net, estimator, module, features, targets, weights, np.sort(labelled_idx)
+        )
+    else:
+        net.partial_fit(train_ds)
     trained = set().union(*(names for _, names in stages))
     if fast:
         trained = {f"head.{name}" for name in trained}
     if method == "adabn":
         # predictions normalise with the target's statistics
         _adapt_batchnorm(estimator, module, data, target_idx, spec, device)
-    return TrainResult(net=net, trained_names=trained)
+    return TrainResult(net=net, trained_names=trained, head_l2=head_l2)
 
 
 def _backbone_features(estimator, module, data, spec, target_idx):
