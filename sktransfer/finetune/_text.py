@@ -54,6 +54,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         backbone="all-MiniLM-L6-v2",
         *,
         strategy="head",
+        head_l2="auto",
         unfreeze=2,
         freeze=None,
         freeze_epochs=1,
@@ -75,7 +76,6 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         contrastive_iterations=20,
         contrastive_loss="auto",
         contrastive_distance="cosine",
-        head_l2="auto",
         max_length=None,
         pretrained=True,
         device="auto",
@@ -88,6 +88,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
     ):
         self.backbone = backbone
         self.strategy = strategy
+        self.head_l2 = head_l2
         self.unfreeze = unfreeze
         self.freeze = freeze
         self.freeze_epochs = freeze_epochs
@@ -109,7 +110,6 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         self.contrastive_iterations = contrastive_iterations
         self.contrastive_loss = contrastive_loss
         self.contrastive_distance = contrastive_distance
-        self.head_l2 = head_l2
         self.max_length = max_length
         self.pretrained = pretrained
         self.device = device
