@@ -197,7 +197,8 @@ def test_euclidean_distance_and_errors():
 # -- real weights, real data -----------------------------------------------------------
 def _sentiment(folder, name):
     (path,) = (folder / "sentiment").glob(f"{name}*_labelled.txt")
-    rows = [line.rsplit("\t", 1) for line in path.read_text().splitlines()]
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    rows = [line.rsplit("\t", 1) for line in lines if "\t" in line]
     rows = [(text.strip(), int(label)) for text, label in rows]
     return [text for text, _ in rows], np.array([label for _, label in rows])
 
@@ -210,16 +211,20 @@ def test_minilm_contrastive_few_shot_beats_frozen_features(shared_data):
 
     from sktransfer import TextEmbedder
 
-    texts, labels = _sentiment(shared_data, "yelp")
+    # measured (benchmarks/fewshot.py, same split for seed 0): frozen + LR
+    # 0.713, contrastive 0.777 on 300 held-out amazon sentences
+    texts, labels = _sentiment(shared_data, "amazon")
     rng = np.random.RandomState(0)
     train = np.concatenate(
         [rng.choice(np.flatnonzero(labels == c), 8, replace=False) for c in (0, 1)]
     )
-    test = rng.choice(np.setdiff1d(np.arange(len(texts)), train), 200, replace=False)
+    test = rng.choice(np.setdiff1d(np.arange(len(texts)), train), 300, replace=False)
     X_train, X_test = [texts[i] for i in train], [texts[i] for i in test]
     embedder = TextEmbedder().fit(X_train)
     frozen = LogisticRegression().fit(embedder.transform(X_train), labels[train])
     frozen_acc = frozen.score(embedder.transform(X_test), labels[test])
     clf = TextClassifier(strategy="contrastive", random_state=0)
     acc = clf.fit(X_train, labels[train]).score(X_test, labels[test])
-    assert acc >= frozen_acc
+    assert (
+        acc >= frozen_acc + 0.01
+    )  # measured margins: +0.064 (seed 0), +0.020 (seed 1)
