@@ -165,7 +165,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, sample_domain=None):
         torch = import_optional("torch")
         from sktransfer.engine._device import resolve_device, resolve_precision
-        from sktransfer.finetune import _trainer
+        from sktransfer.finetune import _contrastive, _trainer
 
         self._check_routed_params()
         spec = self._resolve_spec()
@@ -210,7 +210,8 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
             train_idx, valid_idx = self._split(stratify, len(source_idx), seed)
             train_idx = source_idx[train_idx]
             valid_idx = None if valid_idx is None else source_idx[valid_idx]
-            result = _trainer.train(
+            trainer = _contrastive if self.strategy == "contrastive" else _trainer
+            result = trainer.train(
                 self,
                 spec=spec,
                 module=module,

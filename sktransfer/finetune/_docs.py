@@ -1,6 +1,6 @@
 """Parameter documentation shared by the four fine-tuning estimators."""
 
-__all__ = ["PARAMS", "build_docstring"]
+__all__ = ["CONTRASTIVE", "PARAMS", "build_docstring"]
 
 PARAMS = {
     "backbone_image": """\
@@ -25,7 +25,11 @@ strategy : {"head", "top", "full", "gradual"}, default="head"
     ``freeze_epochs`` epochs, then one more block per epoch, from the top,
     up to ``unfreeze`` blocks. Blocks are found per backbone family (timm
     stages, torchvision layers, transformer layers, ``nn.Sequential``
-    children).""",
+    children). Classifiers also take ``"contrastive"``: few-shot learning
+    as in SetFit; the whole backbone first trains on a contrastive
+    objective built from the labelled examples (see
+    ``contrastive_iterations``, ``contrastive_loss``), then the head is
+    solved on its features (see ``head_l2``).""",
     "head_l2": """\
 head_l2 : float >= 0 or "auto", default="auto"
     L2 penalty of the solved head, in the mean-loss convention
@@ -139,6 +143,34 @@ class_weight : dict, "balanced" or None, default=None
     "label_smoothing": """\
 label_smoothing : float in [0, 1), default=0.0
     Label smoothing of the cross-entropy loss.""",
+    "contrastive_iterations": """\
+contrastive_iterations : int, default=20
+    ``strategy="contrastive"``: rounds of pairs (SetFit's
+    ``num_iterations``), one round per epoch. A round takes the same number
+    of anchors from every class (as many as there are examples over the
+    number of classes) and gives each anchor one positive pair (same class)
+    and one negative pair (another class), so class imbalance does not
+    skew the pairs; with the cosine loss, rounds stop once they would hold
+    more pairs than there are distinct pairs. With ``"supcon"``: rounds of
+    class-balanced items, each seen in two views. ``max_epochs`` is unused
+    by this strategy.""",
+    "contrastive_loss": """\
+contrastive_loss : {"auto", "cosine", "supcon"}, default="auto"
+    ``strategy="contrastive"``: ``"cosine"``, SetFit's loss (Tunstall et
+    al., 2022), the squared error between the similarity of a pair and its
+    label (1 same class, 0 different); ``"supcon"``, the supervised
+    contrastive loss (Khosla et al., 2020, temperature 0.1, routed as
+    ``criterion__temperature``) over two views of every item of a batch
+    (two augmentations for images; for texts the views differ by dropout
+    only). ``"auto"``: ``"cosine"`` for texts, ``"supcon"`` for images.""",
+    "contrastive_distance": """\
+contrastive_distance : {"cosine", "euclidean"}, default="cosine"
+    ``strategy="contrastive"``: how the loss compares two L2-normalised
+    embeddings: cosine similarity, or one minus their Euclidean
+    distance. The whole body trains at one rate, ``backbone_lr`` (default
+    2e-5 for texts, 1e-4 for images), in batches of ``batch_size // 2``
+    pairs (``batch_size`` inputs); ``lr`` and ``lr_decay`` are unused; the
+    head is then solved with ``head_l2`` on the trained body's features.""",
     "augment": """\
 augment : "auto", bool or callable, default="auto"
     Training augmentation: a random resized crop (35-100 % of the area,
@@ -219,6 +251,11 @@ COMMON_TRAINING = [
     "n_iter_no_change",
     "domain_adaptation",
     "da_weight",
+]
+CONTRASTIVE = [
+    "contrastive_iterations",
+    "contrastive_loss",
+    "contrastive_distance",
 ]
 COMMON_RUNTIME = [
     "pretrained",

@@ -4,7 +4,12 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sktransfer.finetune._docs import COMMON_RUNTIME, COMMON_TRAINING, build_docstring
+from sktransfer.finetune._docs import (
+    COMMON_RUNTIME,
+    COMMON_TRAINING,
+    CONTRASTIVE,
+    build_docstring,
+)
 from sktransfer.finetune._inputs import ImageInputMixin
 from sktransfer.finetune._targets import ClassifierFineTuner, RegressorFineTuner
 
@@ -75,6 +80,9 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         da_weight=1.0,
         class_weight=None,
         label_smoothing=0.0,
+        contrastive_iterations=20,
+        contrastive_loss="auto",
+        contrastive_distance="cosine",
         augment="auto",
         image_size=None,
         pretrained=True,
@@ -109,6 +117,9 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         self.da_weight = da_weight
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.contrastive_iterations = contrastive_iterations
+        self.contrastive_loss = contrastive_loss
+        self.contrastive_distance = contrastive_distance
         self.augment = augment
         self.image_size = image_size
         self.pretrained = pretrained
@@ -211,7 +222,7 @@ ImageClassifier.__doc__ = build_docstring(
     "(and, depending on ``strategy``, the top blocks or all of the backbone)\n"
     "with AdamW, warm-up + cosine learning rates, early stopping on a\n"
     "stratified validation split and mixed precision on CUDA.",
-    _IMAGE_PARAMS + ["class_weight", "label_smoothing"] + _IMAGE_RUNTIME,
+    _IMAGE_PARAMS + ["class_weight", "label_smoothing", *CONTRASTIVE] + _IMAGE_RUNTIME,
     "classes_ : ndarray of shape (n_classes,)\n    The labels, sorted.\n" + _ATTRIBUTES,
     "ImageRegressor : The same for numeric targets.\n"
     "ImageEmbedder : Frozen features for any scikit-learn estimator.",

@@ -1,6 +1,6 @@
 """Classification and regression on top of `BaseFineTuner`."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
@@ -11,7 +11,7 @@ from sklearn.utils.validation import _check_y, check_is_fitted, column_or_1d
 
 from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
-from sktransfer.finetune._base import BaseFineTuner
+from sktransfer.finetune._base import STRATEGIES, BaseFineTuner
 
 __all__ = ["ClassifierFineTuner", "RegressorFineTuner"]
 
@@ -23,6 +23,12 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
         **BaseFineTuner._parameter_constraints,
         "class_weight": [None, dict, StrOptions({"balanced"})],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        # strategy="contrastive" (sktransfer.finetune._contrastive)
+        "strategy": [StrOptions({*STRATEGIES, "contrastive"})],
+        "contrastive_iterations": [Interval(Integral, 1, None, closed="left")],
+        "contrastive_loss": [StrOptions({"auto", "cosine", "supcon"})],
+        "contrastive_distance": [StrOptions({"cosine", "euclidean"})],
+        "head_l2": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
     }
 
     @restore_on_failure

@@ -4,7 +4,12 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval
 
-from sktransfer.finetune._docs import COMMON_RUNTIME, COMMON_TRAINING, build_docstring
+from sktransfer.finetune._docs import (
+    COMMON_RUNTIME,
+    COMMON_TRAINING,
+    CONTRASTIVE,
+    build_docstring,
+)
 from sktransfer.finetune._inputs import TextInputMixin
 from sktransfer.finetune._targets import ClassifierFineTuner, RegressorFineTuner
 
@@ -74,6 +79,9 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         da_weight=1.0,
         class_weight=None,
         label_smoothing=0.0,
+        contrastive_iterations=20,
+        contrastive_loss="auto",
+        contrastive_distance="cosine",
         max_length=None,
         pretrained=True,
         device="auto",
@@ -106,6 +114,9 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         self.da_weight = da_weight
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
+        self.contrastive_iterations = contrastive_iterations
+        self.contrastive_loss = contrastive_loss
+        self.contrastive_distance = contrastive_distance
         self.max_length = max_length
         self.pretrained = pretrained
         self.device = device
@@ -197,7 +208,7 @@ TextClassifier.__doc__ = build_docstring(
     "transformer layers or all of them) with AdamW, warm-up + cosine learning\n"
     "rates, early stopping on a stratified validation split and mixed\n"
     "precision on CUDA.",
-    _TEXT_PARAMS + ["class_weight", "label_smoothing"] + _TEXT_RUNTIME,
+    _TEXT_PARAMS + ["class_weight", "label_smoothing", *CONTRASTIVE] + _TEXT_RUNTIME,
     "classes_ : ndarray of shape (n_classes,)\n    The labels, sorted.\n" + _ATTRIBUTES,
     "TextRegressor : The same for numeric targets.\n"
     "TextEmbedder : Frozen embeddings for any scikit-learn estimator.",

@@ -1,0 +1,232 @@
+"""``strategy="contrastive"``: a contrastive fit of the body, then a solved head.
+
+Few-shot classification as in SetFit (Tunstall et al., 2022) and supervised
+contrastive learning (Khosla et al., 2020):
+
+1. the whole backbone (less the ``freeze`` patterns) trains on a contrastive
+   objective built from the labelled rows: pairs with a cosine-similarity
+   loss (texts, by default) or two augmented views per item with the SupCon
+   loss (images, by default). Each epoch is one round of freshly drawn,
+   class-balanced pairs (see `sktransfer.finetune._pairs`); the loop is the
+   engine's `TransferNet` (schedule, precision, callbacks, history);
+2. the features of the trained body are computed once and the linear head is
+   solved on them: multinomial logistic regression with an L2 penalty, by
+   L-BFGS (`sktransfer.finetune._head.solve_head`).
+
+Early stopping watches the contrastive loss on pairs of the validation rows,
+only when every class has at least two validation rows (else they train).
+"""
+
+import numpy as np
+
+from sktransfer._optional import import_optional
+from sktransfer.finetune._blocks import make_plan
+from sktransfer.finetune._module import BODY_PREFIX
+from sktransfer.finetune._pairs import (
+    ContrastiveModule,
+    CosinePairLoss,
+    PairCollate,
+    PairDataset,
+    SupConLoss,
+    n_rounds,
+    sample_pairs,
+    sample_views,
+)
+from sktransfer.finetune._trainer import TrainResult
+
+torch = import_optional("torch")
+skorch = import_optional("skorch")
+
+__all__ = ["BODY_LR", "resolve_loss", "train"]
+
+# default learning rate of the body (SetFit's for sentence-transformers)
+BODY_LR = {"text": 2e-5, "image": 1e-4}
+
+
+class NextRound(skorch.callbacks.Callback):
+    """Serve the next round of pairs at the start of every epoch."""
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        dataset_train.epoch = len(net.history) - 1
+
+
+def resolve_loss(estimator):
+    """``contrastive_loss`` with ``"auto"`` resolved (SupCon for images)."""
+    if estimator.contrastive_loss != "auto":
+        return estimator.contrastive_loss
+    return "supcon" if estimator._modality == "image" else "cosine"
+
+
+def train(
+    estimator,
+    *,
+    spec,
+    module,
+    data,
+    targets,
+    weights,
+    train_idx,
+    valid_idx,
+    device,
+    precision,
+    history=None,
+    target_idx=None,
+):
+    """Train ``module``'s body contrastively, then solve its head (in place).
+
+    Same arguments and result as `sktransfer.finetune._trainer.train`.
+    """
+    if estimator.domain_adaptation is not None:
+        raise ValueError(
+            f"strategy='contrastive' does not combine with domain_adaptation="
+            f"{estimator.domain_adaptation!r}; use strategy='top' or 'full'"
+        )
+    seed = int(torch.randint(np.iinfo(np.int32).max, (1,)).item())
+    random_state = np.random.RandomState(seed)
+    if valid_idx is not None and not _enough_to_validate(targets, valid_idx):
+        train_idx, valid_idx = np.sort(np.r_[train_idx, valid_idx]), None
+    loss = resolve_loss(estimator)
+    plan = _body_plan(estimator, module, spec)
+    module.to(device)
+    train_ds = _pair_dataset(
+        estimator, spec, module, data, targets, weights, train_idx, loss, random_state
+    )
+    valid_ds = None
+    if valid_idx is not None:
+        valid_ds = _pair_dataset(
+            estimator, spec, module, data, targets, weights, valid_idx, loss,
+            random_state, validation=True,
+        )  # fmt: skip
+    net = _make_net(
+        estimator, spec, module, plan, loss, (train_ds, valid_ds), device, precision
+    )
+    net.initialize()
+    if history is not None:
+        net.history_ = history
+    net.set_trainable({BODY_PREFIX + name for name in plan.trained})
+    net.partial_fit(train_ds)
+    labelled = train_idx if valid_idx is None else np.sort(np.r_[train_idx, valid_idx])
+    l2 = _solve_head(estimator, module, data, targets, weights, labelled, spec, seed)
+    trained = {BODY_PREFIX + name for name in plan.trained}
+    trained |= {f"head.{name}" for name, _ in module.head.named_parameters()}
+    result = TrainResult(net=net, trained_names=trained)
+    result.head_l2 = l2  # the strength used (chosen by CV with "auto")
+    return result
+
+
+def _enough_to_validate(targets, valid_idx):
+    """Whether every class has two validation rows (so positive pairs exist)."""
+    counts = np.bincount(targets[valid_idx], minlength=int(targets.max()) + 1)
+    return counts.min() >= 2
+
+
+def _body_plan(estimator, module, spec):
+    modality = "image" if estimator._modality == "image" else "text"
+    rate = estimator.backbone_lr or BODY_LR[modality]
+    plan = make_plan(
+        module.backbone.model,
+        spec.family,
+        strategy="full",
+        unfreeze="all",
+        freeze=estimator.freeze,
+        freeze_epochs=0,
+        lr=rate,
+        backbone_lr=rate,
+        lr_decay=1.0,  # one rate for the whole body, as SetFit
+        backbone_name=spec.name,
+    )
+    if not plan.trained:
+        raise ValueError(
+            f"strategy='contrastive' trains the backbone, but freeze="
+            f"{estimator.freeze!r} freezes every parameter of {spec.name!r}"
+        )
+    return plan
+
+
+def _pair_dataset(
+    estimator, spec, module, data, targets, weights, positions, loss, random_state,
+    validation=False,
+):  # fmt: skip
+    labels = targets[positions]
+    iterations = 1 if validation else estimator.contrastive_iterations
+    if loss == "cosine":
+        rounds = sample_pairs(labels, n_rounds(labels, iterations), random_state)
+    else:
+        rounds = sample_views(labels, iterations, random_state)
+    augment = not validation and estimator._augment_enabled(True)
+    inputs = estimator._input_dataset(data, list(positions), augment, spec)
+    return PairDataset(inputs, rounds, weights[positions], loss == "cosine")
+
+
+def _stack(estimator, module, spec):
+    """List of inputs -> the backbone's batch."""
+    if spec.modality == "text":
+        from sktransfer.finetune._module import TextCollate
+
+        return TextCollate(estimator._tokenizer(module), with_targets=False)
+    return torch.stack
+
+
+def _make_net(estimator, spec, module, plan, loss, datasets, device, precision):
+    from sktransfer.engine._training import TransferNet
+    from sktransfer.finetune._trainer import _callbacks
+
+    helper = import_optional("skorch.helper")
+    train_ds, valid_ds = datasets
+    distance = estimator.contrastive_distance
+    criterion = CosinePairLoss if loss == "cosine" else SupConLoss
+    criterion_kwargs = {} if loss == "cosine" else {"criterion__distance": distance}
+    collate = PairCollate(_stack(estimator, module, spec))
+    callbacks = _callbacks(estimator, [(0, set())], valid_ds is not None, True, False)
+    iterator_kwargs = {
+        "iterator_train__shuffle": True,
+        "iterator_train__collate_fn": collate,
+        "iterator_valid__collate_fn": collate,
+    }
+    if not estimator.verbose:
+        iterator_kwargs["callbacks__print_log"] = None
+    workers = getattr(estimator, "num_workers", 0)
+    if workers:
+        iterator_kwargs["iterator_train__num_workers"] = workers
+        iterator_kwargs["iterator_valid__num_workers"] = workers
+    groups = [
+        ([BODY_PREFIX + name for name in names], rate) for names, rate in plan.groups
+    ]
+    return TransferNet(
+        ContrastiveModule(module.backbone, loss, distance),
+        criterion,
+        optimizer=torch.optim.AdamW,
+        lr=groups[0][1],
+        max_epochs=len(train_ds.rounds),
+        batch_size=max(1, estimator.batch_size // 2),  # pairs: two inputs each
+        train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
+        callbacks=[*callbacks, ("next_round", NextRound())],
+        verbose=estimator.verbose,
+        device=str(device),
+        param_groups=groups,
+        precision=precision,
+        accumulation_steps=estimator.accumulation_steps,
+        optimizer__weight_decay=estimator.weight_decay,
+        **{**criterion_kwargs, **iterator_kwargs, **estimator._routed_params()},
+    )
+
+
+def _solve_head(estimator, module, data, targets, weights, positions, spec, seed):
+    """Fit ``module.head`` exactly on the trained body's features; the L2 used."""
+    from sktransfer.finetune._head import solve_head
+
+    features = estimator._run(module.backbone, data, spec, positions=list(positions))
+    weight, bias, l2 = solve_head(
+        features,
+        targets[positions],
+        "classification",
+        estimator.head_l2,
+        sample_weight=weights[positions],
+        n_classes=module.head.out_features,
+        random_state=seed,
+        return_l2=True,
+    )
+    with torch.no_grad():
+        module.head.weight.copy_(torch.from_numpy(weight))
+        module.head.bias.copy_(torch.from_numpy(bias))
+    return l2
