@@ -31,11 +31,22 @@ def test_shared_parameters_have_the_same_defaults():
     assert differ == {}
 
 
+# class-only options: class weights, label smoothing, and the contrastive
+# strategy's parameters (regressors have no classes to build pairs from)
+CLASS_OPTIONS = {
+    "class_weight",
+    "label_smoothing",
+    "contrastive_iterations",
+    "contrastive_loss",
+    "contrastive_distance",
+}
+
+
 @pytest.mark.parametrize(
     ("pair", "only"),
     [
-        (("ImageClassifier", "ImageRegressor"), {"class_weight", "label_smoothing"}),
-        (("TextClassifier", "TextRegressor"), {"class_weight", "label_smoothing"}),
+        (("ImageClassifier", "ImageRegressor"), CLASS_OPTIONS),
+        (("TextClassifier", "TextRegressor"), CLASS_OPTIONS),
     ],
 )
 def test_a_classifier_and_its_regressor_differ_only_in_class_options(pair, only):

@@ -61,12 +61,16 @@ def test_embedding_bar_is_labelled_and_shown_when_watched(monkeypatch, capsys):
 
 
 def test_training_shows_epoch_bars_and_a_plain_table(capsys, one_torch_thread):
-    clf = TextClassifier(backbone="toy-text", max_epochs=2, verbose=1, random_state=0)
+    clf = TextClassifier(
+        backbone="toy-text", strategy="full", max_epochs=2, verbose=1, random_state=0
+    )
     clf.fit(TEXTS, np.arange(20) % 2)
     captured = capsys.readouterr()
     assert "training epoch 1/2" in captured.err
     assert "train_loss" in captured.out and "\x1b[" not in captured.out
-    TextClassifier(backbone="toy-text", max_epochs=1).fit(TEXTS, np.arange(20) % 2)
+    TextClassifier(backbone="toy-text", strategy="full", max_epochs=1).fit(
+        TEXTS, np.arange(20) % 2
+    )
     quiet = capsys.readouterr()
     assert quiet.out == "" and "training epoch" not in quiet.err
     assert sys.stderr is not None

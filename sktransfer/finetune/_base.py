@@ -1,6 +1,5 @@
 """What the fine-tuning estimators share: parameters, fit, prediction, pickling."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -370,8 +369,3 @@ def _spread(values, source):
     out = np.zeros((len(source), *values.shape[1:]), dtype=values.dtype)
     out[source] = values
     return out
-
-
-def copy_callbacks(callbacks):
-    """Deep copies of the user's callbacks, so that fit never mutates them."""
-    return copy.deepcopy(list(callbacks or []))

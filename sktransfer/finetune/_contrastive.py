@@ -20,6 +20,7 @@ only when every class has at least two validation rows (else they train).
 import numpy as np
 
 from sktransfer._optional import import_optional
+from sktransfer.engine._progress import plain_print, show_progress
 from sktransfer.finetune._blocks import make_plan
 from sktransfer.finetune._module import BODY_PREFIX
 from sktransfer.finetune._pairs import (
@@ -183,8 +184,11 @@ def _make_net(estimator, spec, module, plan, loss, datasets, device, precision):
         "iterator_train__collate_fn": collate,
         "iterator_valid__collate_fn": collate,
     }
-    if not estimator.verbose:
+    show = show_progress(estimator.verbose)
+    if not show:
         iterator_kwargs["callbacks__print_log"] = None
+    else:  # skorch's table, without colour codes in logs
+        iterator_kwargs["callbacks__print_log__sink"] = plain_print
     workers = getattr(estimator, "num_workers", 0)
     if workers:
         iterator_kwargs["iterator_train__num_workers"] = workers
@@ -201,7 +205,7 @@ def _make_net(estimator, spec, module, plan, loss, datasets, device, precision):
         batch_size=max(1, estimator.batch_size // 2),  # pairs: two inputs each
         train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
         callbacks=[*callbacks, ("next_round", NextRound())],
-        verbose=estimator.verbose,
+        verbose=int(show),
         device=str(device),
         param_groups=groups,
         precision=precision,

@@ -89,7 +89,7 @@ class ImageInputMixin:
             precision=precision,
             num_workers=self.num_workers,
             verbose=verbose,
-            desc="images",
+            desc="embedding images",
         )
 
 
@@ -156,7 +156,7 @@ class TextInputMixin:
             precision=precision,
             collate_fn=TextCollate(tokenize, with_targets=False),
             verbose=verbose,
-            desc="texts",
+            desc="embedding texts",
         )
         out = np.empty_like(sorted_out)
         out[order] = sorted_out

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from sktransfer._optional import import_optional
+from sktransfer.engine._progress import show_progress
 from sktransfer.finetune._head import solve_head
 
 __all__ = ["announce", "probe_head", "record_solved_head", "wants_probe"]
@@ -51,7 +52,7 @@ def probe_head(estimator, module, features, targets, weights):
     with torch.no_grad():
         head.weight.copy_(torch.from_numpy(weight).to(head.weight))
         head.bias.copy_(torch.from_numpy(bias).to(head.bias))
-    if estimator.verbose:
+    if show_progress(estimator.verbose):
         kind = "multinomial logistic" if task == "classification" else "ridge"
         print(
             f"{type(estimator).__name__}(strategy={estimator.strategy!r}): head "

@@ -16,7 +16,8 @@ re-estimates the BatchNorm statistics on the source rows before training and
 on the target rows after it.
 """
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +25,11 @@ from sktransfer._optional import import_optional
 from sktransfer.engine._progress import plain_print, show_progress
 from sktransfer.engine._progress_callback import EpochProgress
 from sktransfer.finetune import _probe
+from sktransfer.finetune._adaptation import (
+    adapt_batchnorm,
+    check_adaptation,
+    domain_loss,
+)
 from sktransfer.finetune._blocks import make_plan
 from sktransfer.finetune._module import BODY_PREFIX
 
@@ -78,7 +84,6 @@ def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
         OneCycleSchedule,
         WarmupCosineLR,
     )
-    from sktransfer.finetune._base import copy_callbacks
 
     if estimator.schedule == "onecycle":
         schedule = OneCycleSchedule(estimator.warmup_fraction)
@@ -111,7 +116,8 @@ def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
                 ),
             )
         )
-    return callbacks + copy_callbacks(estimator.callbacks)
+    # deep copies of the user's callbacks, so that fit never mutates them
+    return callbacks + copy.deepcopy(list(estimator.callbacks or []))
 
 
 def train(
@@ -140,10 +146,70 @@ def train(
         The skorch net and the names (in ``module``) of every parameter that
         trained.
     """
-    helper = import_optional("skorch.helper")
-    from sktransfer.engine import _training
+    plan = _plan(estimator, module, spec)
+    augment = spec.modality != "numeric" and estimator._augment_enabled(
+        bool(plan.trained)
+    )
+    fast = not plan.trained and not augment
+    check_adaptation(estimator, spec, module, plan, target_idx)
+    if show_progress(estimator.verbose):
+        _probe.announce(estimator, spec, plan, fast, len(train_idx))
+    module.to(device)
+    rows = dict(targets=targets, weights=weights, train_idx=train_idx)
+    if estimator.domain_adaptation == "adabn":
+        # each domain normalised with its own statistics: the source's in training
+        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
+        adapt_batchnorm(estimator, module, data, np.sort(labelled_idx), spec, device)
+    if fast:
+        setup = _head_setup(
+            estimator, module, data, spec, valid_idx, target_idx, **rows
+        )
+    else:
+        setup = _network_setup(
+            estimator, module, data, spec, plan, augment, valid_idx, target_idx,
+            probe=_probe.wants_probe(estimator, bool(plan.trained), history is not None),
+            **rows,
+        )  # fmt: skip
+    net = _make_net(estimator, module, setup, fast, device, precision)
+    net.initialize()
+    if history is not None:
+        net.history_ = history
+    net.set_trainable(setup.stages[0][1])
+    head_l2 = setup.head_l2
+    if fast:  # a convex problem on fixed features: solved, not trained
+        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
+        head_l2 = _probe.record_solved_head(
+            net, estimator, module, setup.features, targets, weights,
+            np.sort(labelled_idx),
+        )  # fmt: skip
+    else:
+        net.partial_fit(setup.train_ds)
+    trained = set().union(*(names for _, names in setup.stages))
+    if fast:
+        trained = {f"head.{name}" for name in trained}
+    if estimator.domain_adaptation == "adabn":
+        # predictions normalise with the target's statistics
+        adapt_batchnorm(estimator, module, data, target_idx, spec, device)
+    return TrainResult(net=net, trained_names=trained, head_l2=head_l2)
 
-    plan = make_plan(
+
+@dataclass
+class _Setup:
+    """What the skorch net trains on: data, module, optimizer groups, stages."""
+
+    train_ds: object
+    valid_ds: object
+    net_module: object
+    groups: list
+    stages: list
+    collate: object = None
+    adaptation: dict = field(default_factory=dict)  # DANN / Deep CORAL arguments
+    features: object = None  # frozen features (head-only training)
+    head_l2: object = None  # the probe's L2 (LP-FT)
+
+
+def _plan(estimator, module, spec):
+    return make_plan(
         module.backbone.model,
         spec.family,
         strategy=estimator.strategy,
@@ -155,135 +221,125 @@ def train(
         lr_decay=estimator.lr_decay,
         backbone_name=spec.name,
     )
-    augment = spec.modality != "numeric" and estimator._augment_enabled(
-        bool(plan.trained)
+
+
+def _head_setup(
+    estimator, module, data, spec, valid_idx, target_idx, *, targets, weights, train_idx
+):
+    """Head only, on frozen features computed once."""
+    features = _backbone_features(estimator, module, data, spec, target_idx)
+    head = [name for name, _ in module.head.named_parameters()]
+    return _Setup(
+        train_ds=_features_dataset(features, targets, weights, train_idx),
+        valid_ds=None
+        if valid_idx is None
+        else _features_dataset(features, targets, weights, valid_idx),
+        net_module=module.head,
+        groups=[(head, estimator.lr)],
+        stages=[(0, set(head))],
+        features=features,
     )
-    fast = not plan.trained and not augment
-    method = estimator.domain_adaptation
-    adversarial = method in ("dann", "coral")
-    _check_adaptation(estimator, spec, module, plan, target_idx)
-    if estimator.verbose:
-        _probe.announce(estimator, spec, plan, fast, len(train_idx))
-    module.to(device)
+
+
+def _network_setup(
+    estimator, module, data, spec, plan, augment, valid_idx, target_idx, *,
+    probe, targets, weights, train_idx,
+):  # fmt: skip
+    """The whole network (head and the backbone's trained blocks) on raw inputs."""
     head_names = [f"head.{name}" for name, _ in module.head.named_parameters()]
-    adaptation = {}  # the TransferNet arguments of DANN / Deep CORAL
-    head_l2 = None
-    if method == "adabn":
-        # each domain normalised with its own statistics: the source's in training
-        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
-        _adapt_batchnorm(estimator, module, data, np.sort(labelled_idx), spec, device)
-    if fast:
-        features = _backbone_features(estimator, module, data, spec, target_idx)
-        train_ds = _features_dataset(features, targets, weights, train_idx)
-        valid_ds = (
-            None
-            if valid_idx is None
-            else _features_dataset(features, targets, weights, valid_idx)
-        )
-        net_module = module.head
-        groups = [([name for name, _ in module.head.named_parameters()], estimator.lr)]
-        stages = [(0, {name[len("head.") :] for name in head_names})]
-        collate = None
-    else:
 
-        def labelled(positions, augmented):
-            target, weight = _tensors(targets, weights, positions)
-            inputs = estimator._input_dataset(data, positions, augmented, spec)
-            return LabelledDataset(inputs, target, weight)
+    def labelled(positions, augmented):
+        target, weight = _tensors(targets, weights, positions)
+        inputs = estimator._input_dataset(data, positions, augmented, spec)
+        return LabelledDataset(inputs, target, weight)
 
-        train_ds = labelled(train_idx, augment)
-        valid_ds = None if valid_idx is None else labelled(valid_idx, False)
-        net_module = module
-        groups = [(head_names, estimator.lr)] + [
+    setup = _Setup(
+        train_ds=labelled(train_idx, augment),
+        valid_ds=None if valid_idx is None else labelled(valid_idx, False),
+        net_module=module,
+        groups=[(head_names, estimator.lr)]
+        + [
             ([BODY_PREFIX + name for name in names], rate)
             for names, rate in plan.groups
-        ]
-        if adversarial:
-            domain_loss = _domain_loss(method, module.head.in_features)
-            groups.append(
-                (
-                    [f"domain_loss_.{n}" for n, _ in domain_loss.named_parameters()],
-                    estimator.lr,
-                )
-            )
-            adaptation = {
-                "domain_loss": domain_loss,
-                "target_data": labelled(target_idx, augment),
-            }
-        stages = [
+        ],
+        stages=[
             (start, set(head_names) | {BODY_PREFIX + name for name in names})
             for start, names in plan.stages
-        ]
-        collate = estimator._collate(module, spec)
-        if _probe.wants_probe(estimator, bool(plan.trained), history is not None):
-            # LP-FT: the head starts from the probe solved on frozen features
-            rows = [int(i) for i in train_idx]
-            head_l2 = _probe.probe_head(
-                estimator,
-                module,
-                estimator._run(module.backbone, data, spec, positions=rows),
-                targets[train_idx],
-                weights[train_idx],
-            )
+        ],
+        collate=estimator._collate(module, spec),
+    )
+    if estimator.domain_adaptation in ("dann", "coral"):
+        loss = domain_loss(estimator.domain_adaptation, module.head.in_features)
+        names = [f"domain_loss_.{n}" for n, _ in loss.named_parameters()]
+        setup.groups.append((names, estimator.lr))
+        setup.adaptation = {
+            "domain_loss": loss,
+            "target_data": labelled(target_idx, augment),
+        }
+    if probe:  # LP-FT: the head starts from the probe solved on frozen features
+        rows = [int(i) for i in train_idx]
+        setup.head_l2 = _probe.probe_head(
+            estimator,
+            module,
+            estimator._run(module.backbone, data, spec, positions=rows),
+            targets[train_idx],
+            weights[train_idx],
+        )
+    return setup
 
-    iterator_kwargs = {"iterator_train__shuffle": True}
-    show = show_progress(estimator.verbose)
+
+def _iterator_kwargs(estimator, setup, fast, device, show):
+    kwargs = {"iterator_train__shuffle": True}
     if not show:
-        iterator_kwargs["callbacks__print_log"] = None  # no table to build
+        kwargs["callbacks__print_log"] = None  # no table to build
     else:  # skorch's table, without colour codes in logs
-        iterator_kwargs["callbacks__print_log__sink"] = plain_print
-    if collate is not None:
-        iterator_kwargs["iterator_train__collate_fn"] = collate
-        iterator_kwargs["iterator_valid__collate_fn"] = collate
+        kwargs["callbacks__print_log__sink"] = plain_print
+    if setup.collate is not None:
+        kwargs["iterator_train__collate_fn"] = setup.collate
+        kwargs["iterator_valid__collate_fn"] = setup.collate
     workers = getattr(estimator, "num_workers", 0) if not fast else 0
     if workers:
-        iterator_kwargs["iterator_train__num_workers"] = workers
-        iterator_kwargs["iterator_valid__num_workers"] = workers
+        kwargs["iterator_train__num_workers"] = workers
+        kwargs["iterator_valid__num_workers"] = workers
     if device.type == "cuda":
-        iterator_kwargs["iterator_train__pin_memory"] = True
+        kwargs["iterator_train__pin_memory"] = True
+    return kwargs
+
+
+def _make_net(estimator, module, setup, fast, device, precision):
+    helper = import_optional("skorch.helper")
+    from sktransfer.engine import _training
+
+    show = show_progress(estimator.verbose)
+    adversarial = bool(setup.adaptation)
     net_class, net_kwargs = estimator._net_class(module.head.out_features)
-    net = getattr(_training, net_class)(
-        net_module,
+    valid_ds = setup.valid_ds
+    return getattr(_training, net_class)(
+        setup.net_module,
         estimator._criterion(),
         optimizer=torch.optim.AdamW,
         lr=estimator.lr,
         max_epochs=estimator.max_epochs,
         batch_size=estimator.batch_size,
         train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
-        callbacks=_callbacks(estimator, stages, valid_ds is not None, fast, adversarial)
+        callbacks=_callbacks(
+            estimator, setup.stages, valid_ds is not None, fast, adversarial
+        )
         + ([("progress", EpochProgress())] if show else []),
         verbose=int(show),
         device=str(device),
-        param_groups=groups,
+        param_groups=setup.groups,
         precision=precision,
         accumulation_steps=estimator.accumulation_steps,
         optimizer__weight_decay=estimator.weight_decay,
-        **adaptation,
+        **setup.adaptation,
         **{
             "predict_nonlinearity": None,
             **net_kwargs,
-            **iterator_kwargs,
+            **_iterator_kwargs(estimator, setup, fast, device, show),
             **estimator._routed_params(),
         },
     )
-    net.initialize()
-    if history is not None:
-        net.history_ = history
-    net.set_trainable(stages[0][1])
-    if fast:  # a convex problem on fixed features: solved, not trained
-        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
-        head_l2 = _probe.record_solved_head(
-            net, estimator, module, features, targets, weights, np.sort(labelled_idx)
-        )
-    else:
-        net.partial_fit(train_ds)
-    trained = set().union(*(names for _, names in stages))
-    if fast:
-        trained = {f"head.{name}" for name in trained}
-    if method == "adabn":
-        # predictions normalise with the target's statistics
-        _adapt_batchnorm(estimator, module, data, target_idx, spec, device)
-    return TrainResult(net=net, trained_names=trained, head_l2=head_l2)
 
 
 def _backbone_features(estimator, module, data, spec, target_idx):
@@ -295,61 +351,3 @@ def _backbone_features(estimator, module, data, spec, target_idx):
     features = np.zeros((len(data), out.shape[1]), dtype=out.dtype)
     features[labelled_idx] = out
     return features
-
-
-def _domain_loss(method, n_features):
-    from sktransfer.finetune._adaptation import CORALLoss, DANNLoss
-
-    return DANNLoss(n_features) if method == "dann" else CORALLoss()
-
-
-def _check_adaptation(estimator, spec, module, plan, target_idx):
-    """Clear errors for a domain adaptation option the set-up cannot honour."""
-    from sktransfer.finetune._adaptation import batchnorm_layers
-
-    method = estimator.domain_adaptation
-    if method is None:
-        return
-    if target_idx is None or len(target_idx) == 0:
-        raise ValueError(f"domain_adaptation={method!r} needs target rows")
-    if method in ("dann", "coral") and not plan.trained:
-        raise ValueError(
-            f"domain_adaptation={method!r} aligns the backbone's features by "
-            f"training the backbone, but strategy={estimator.strategy!r} (with "
-            f"freeze={estimator.freeze!r}) trains no parameter of backbone "
-            f"{spec.name!r}, so the features cannot move. Use strategy='top', "
-            f"'full' or 'gradual'; or domain_adaptation='adabn'; or align frozen "
-            f"embeddings with an adapter (sktransfer.adapt.CORALAdapter, ...)."
-        )
-    if method == "adabn" and not batchnorm_layers(module.backbone):
-        raise ValueError(
-            f"domain_adaptation='adabn' re-estimates BatchNorm statistics on the "
-            f"target rows, but backbone {spec.name!r} has no BatchNorm layer "
-            f"(transformers use LayerNorm). Use domain_adaptation='dann' or "
-            f"'coral' with strategy='top' or 'full' instead."
-        )
-    if method == "adabn" and len(target_idx) < 2:
-        raise ValueError(
-            "domain_adaptation='adabn' needs at least 2 target rows to estimate "
-            f"BatchNorm statistics, got {len(target_idx)}"
-        )
-
-
-def _adapt_batchnorm(estimator, module, data, positions, spec, device):
-    """AdaBN: BatchNorm statistics of ``module.backbone`` from the rows at ``positions``."""
-    from sktransfer.finetune._adaptation import even_batches, reestimate_batchnorm
-
-    positions = [int(p) for p in positions]
-    dataset = estimator._input_dataset(data, positions, False, spec)
-    collate = None
-    if spec.modality == "text":
-        from sktransfer.finetune._module import TextCollate
-
-        collate = TextCollate(estimator._tokenizer(module), with_targets=False)
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=even_batches(len(positions), estimator.batch_size),
-        collate_fn=collate,
-        num_workers=getattr(estimator, "num_workers", 0),
-    )
-    reestimate_batchnorm(module.backbone.to(device), loader, device)
