@@ -314,6 +314,20 @@ def command(script, text):
     return f"python -m benchmarks.{script}" + (f" {args}" if args else "")
 
 
+def script_of(stem):
+    """The benchmark module that wrote ``results/<stem>.md`` (``lpft_seed1`` -> ``lpft``)."""
+    modules = sorted(
+        (
+            p.stem
+            for p in Path(__file__).parent.glob("*.py")
+            if not p.stem.startswith("_")
+        ),
+        key=len,
+        reverse=True,
+    )
+    return next((m for m in modules if stem == m or stem.startswith(m + "_")), stem)
+
+
 def row(script, stem, what, reader):
     path = RESULTS / f"{stem}.md"
     if not path.exists():
@@ -334,7 +348,7 @@ def main():
     known = {spec[0] for spec in BENCHMARKS.values()}
     for path in sorted(RESULTS.glob("*.md")):
         if path.stem not in known:  # a result this page has no reader for yet
-            rows.append(row(path.stem, path.stem, "", bold_lines))
+            rows.append(row(script_of(path.stem), path.stem, "", bold_lines))
     lines = [
         "# Benchmarks",
         "",
