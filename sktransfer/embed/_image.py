@@ -8,13 +8,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sktransfer.backbones._spec import POOLINGS
 from sktransfer.embed._base import BaseEmbedder
-from sktransfer.embed._runtime import RUNTIME_CONSTRAINTS, RuntimeMixin
+from sktransfer.embed._runtime import (
+    RUNTIME_CONSTRAINTS,
+    RuntimeMixin,
+    with_runtime_doc,
+)
 from sktransfer.engine._keys import CACHE_KEY_MODES, image_cache_key
 from sktransfer.io import check_image_input
 
 __all__ = ["ImageEmbedder"]
 
 
+@with_runtime_doc
 class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     """Embed images with a frozen pretrained backbone.
 
@@ -42,22 +47,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         Images per forward pass.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
-    runtime : {"auto", "torch", "onnx", "openvino"}, default="auto"
-        What runs the frozen forward pass. ``"onnx"`` (ONNX Runtime) and
-        ``"openvino"`` run a graph exported once per backbone (cached on
-        disk) on the CPU, several times faster than torch eager there.
-        ``"auto"``: OpenVINO, else ONNX Runtime, when installed (the
-        ``cpu-runtimes`` extra) and exact for this backbone (features equal
-        to torch fp32 to a cosine >= 0.9999, checked at fit); torch on CUDA,
-        with ``compile`` set, or when neither is installed. If the export or
-        the check fails, one ``RuntimeWarning`` says why and torch runs.
-        ``runtime_`` says what is used. See :ref:`cpu-runtimes`.
-    precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
-        ``"auto"``: fp32 on CPU; autocast bf16 (or fp16) on CUDA. ``"bf16"``
-        on the CPU runs OpenVINO's bf16 when it is the runtime (else torch
-        autocast); ``"int8"`` runs ONNX Runtime with dynamically quantized
-        weights. Lossy precisions change the fingerprint (cache key); an
-        exact runtime does not.
+    <runtime and precision>
     num_workers : int, default=0
         DataLoader worker processes decoding images in parallel with the
         forward pass (0 decodes in the main process).

@@ -5,12 +5,38 @@ from sklearn.utils._param_validation import StrOptions
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.engine._runtime import RUNTIMES
 
-__all__ = ["RUNTIME_CONSTRAINTS", "RuntimeMixin"]
+__all__ = ["RUNTIME_CONSTRAINTS", "RuntimeMixin", "with_runtime_doc"]
 
 RUNTIME_CONSTRAINTS = {
     "runtime": [StrOptions(set(RUNTIMES))],
     "precision": [StrOptions({*PRECISIONS, "int8"})],
 }
+
+# the ``runtime`` and ``precision`` entries of the embedders' docstrings
+_RUNTIME_DOC = """\
+    runtime : {"auto", "torch", "onnx", "openvino"}, default="auto"
+        What runs the frozen forward pass. ``"onnx"`` (ONNX Runtime) and
+        ``"openvino"`` run a graph exported once per backbone (cached on
+        disk) on the CPU, several times faster than torch eager there.
+        ``"auto"``: OpenVINO, else ONNX Runtime, when installed (the
+        ``cpu-runtimes`` extra) and exact for this backbone (features equal
+        to torch fp32 to a cosine >= 0.9999, checked at fit); torch on CUDA,
+        with ``compile`` set, or when neither is installed. If the export or
+        the check fails, one ``RuntimeWarning`` says why and torch runs.
+        ``runtime_`` says what is used. See :ref:`cpu-runtimes`.
+    precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
+        ``"auto"``: fp32 on CPU; autocast bf16 (or fp16) on CUDA. ``"bf16"``
+        on the CPU runs OpenVINO's bf16 when it is the runtime (else torch
+        autocast); ``"int8"`` runs ONNX Runtime with dynamically quantized
+        weights. Lossy precisions change the fingerprint (cache key); an
+        exact runtime does not.
+"""
+
+
+def with_runtime_doc(cls):
+    """Put the shared ``runtime`` / ``precision`` entries in ``cls``'s docstring."""
+    cls.__doc__ = cls.__doc__.replace("    <runtime and precision>\n", _RUNTIME_DOC)
+    return cls
 
 
 class RuntimeMixin:
