@@ -43,6 +43,12 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         How layer outputs are pooled over space (or tokens); ``"avgmax"``
         concatenates both. The penultimate features are pooled by the
         backbone itself.
+    image_size : int, default=None
+        Embed at this square input size instead of the backbone's own (the
+        resize keeps the backbone's crop ratio), as the image fine-tuners'
+        ``image_size``. Smaller is faster; convnets take any size, models
+        with a fixed input size (vision transformers) may not. Part of the
+        fingerprint, so the cache keeps the sizes apart.
     batch_size : int, default=32
         Images per forward pass.
     device : str or torch.device, default="auto"
@@ -103,8 +109,9 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
     fingerprint_ : str
-        Hash of backbone, weights, preprocessing, layers, pooling and
-        precision: equal fingerprints mean equal embeddings.
+        Hash of backbone, weights, preprocessing (``image_size`` included),
+        layers, pooling and precision: equal fingerprints mean equal
+        embeddings.
     n_features_in_ : int
         The width of numeric input, for numeric toy backbones only: raw
         images are one column of non-numeric values, so it is not set for
@@ -144,13 +151,14 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     """
 
     _modality = "image"
-    _model_params = ("backbone", "layer", "pooling")
+    _model_params = ("backbone", "layer", "pooling", "image_size")
 
     _parameter_constraints = {
         **BaseEmbedder._parameter_constraints,
         **RUNTIME_CONSTRAINTS,
         "layer": [None, str, list],
         "pooling": [StrOptions(set(POOLINGS))],
+        "image_size": [None, Interval(Integral, 8, None, closed="left")],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "cache_key": [StrOptions(set(CACHE_KEY_MODES))],
     }
@@ -161,6 +169,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         *,
         layer=None,
         pooling="avg",
+        image_size=None,
         batch_size=32,
         device="auto",
         runtime="auto",
@@ -176,6 +185,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         self.backbone = backbone
         self.layer = layer
         self.pooling = pooling
+        self.image_size = image_size
         self.batch_size = batch_size
         self.device = device
         self.runtime = runtime
@@ -194,11 +204,14 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return [self.layer] if isinstance(self.layer, str) else list(self.layer)
 
     def _fingerprint_options(self):
-        return {
+        options = {
             **super()._fingerprint_options(),
             "layers": self._layers(),
             "pooling": self.pooling,
         }
+        if self.image_size is not None:  # None: the fingerprints of before
+            options["image_size"] = self.image_size
+        return options
 
     def _wrap_model(self, model, spec):
         from sktransfer.engine._extract import FeatureExtractor
@@ -214,12 +227,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     def _transform_fn(self):
         from sktransfer.engine._preprocess import ImageTransform
 
-        return ImageTransform(self._spec.preprocessing)
-
-    def _probe_raw_dim(self, spec):
-        height, width = spec.preprocessing.crop_size
-        probe = np.zeros((1, height, width, 3), dtype=np.uint8)
-        return self._embed_raw(probe, [0], verbose=0).shape[1]  # no bar of its own
+        return ImageTransform(self._preprocessing())
 
     def _item_key(self, items, index):
         """Identical inputs of one call are computed once (same path, bytes, pixels)."""

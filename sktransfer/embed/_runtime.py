@@ -63,7 +63,7 @@ class RuntimeMixin:
 
     def _example_shape(self):
         if self._spec.modality == "image":
-            return (3, *self._spec.preprocessing.crop_size)
+            return (3, *self._preprocessing().crop_size)
         if self._spec.modality == "numeric":
             return (self.n_features_in_,)
         return None

@@ -166,15 +166,6 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         texts, _ = check_text_input(X)
         return texts
 
-    def _probe_raw_dim(self, spec):
-        for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
-            if hasattr(self._model, method):
-                dim = getattr(self._model, method)()
-                if dim:
-                    return int(dim)
-                break
-        return self._embed_raw(["probe"], [0], verbose=0).shape[1]  # no bar
-
     def _item_key(self, items, index):
         return items[index]
 
@@ -205,21 +196,15 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
 
     def _encode_module(self, texts, verbose):
         """Length-sorted batches through a module mapping strings to a tensor."""
-        from sktransfer.engine._inference import run_inference
+        from sktransfer.engine._text_inference import run_text_inference
 
         if self.prompt:
             texts = [self.prompt + text for text in texts]
-        order = np.argsort([-len(text) for text in texts], kind="stable")
-        sorted_out = run_inference(
+        return run_text_inference(
             self._runner,
-            [texts[i] for i in order],
+            texts,
             batch_size=self.batch_size,
             device=self._device,
             precision=self._precision,
-            collate_fn=list,
             verbose=verbose,
-            desc="embedding texts",
         )
-        out = np.empty_like(sorted_out)
-        out[order] = sorted_out
-        return out

@@ -14,14 +14,13 @@ from sklearn.utils.validation import (
 )
 
 from sktransfer._optional import import_optional
-from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
+from sktransfer.engine._raw_inputs import RawInputMixin
 from sktransfer.finetune._features import FeaturesMixin
 from sktransfer.finetune._persist import changed_keys
 from sktransfer.finetune._routing import RoutedParamsMixin
-from sktransfer.io._sequence import check_column, record_column
 
 __all__ = ["BaseFineTuner"]
 
@@ -29,7 +28,7 @@ STRATEGIES = ("head", "top", "full", "gradual")
 DOMAIN_ADAPTATION = ("dann", "coral", "adabn")
 
 
-class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
+class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimator):
     """Base class of the fine-tuning estimators.
 
     Subclasses combine an input mixin (images or texts: ``_modality``,
@@ -38,9 +37,10 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
     regression: ``_prepare_targets``, ``_n_outputs``, ``_criterion``,
     ``_stratify``, ``_target_callbacks``). Extra ``prefix__param`` keyword
     arguments are stored as they are and routed to the skorch net at fit.
+    Spec resolution, the input column, the probe of the feature width and
+    the input tags are the raw-input core shared with the embedders
+    (`sktransfer.engine._raw_inputs`).
     """
-
-    _modality = None
 
     # with domain adaptation, sample_domain is requested when routing is on
     __metadata_request__fit = {"sample_domain": True}
@@ -82,16 +82,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         return self.domain_adaptation is not None
 
     # -- fitting -----------------------------------------------------------
-    def _resolve_spec(self):
-        spec = get_backbone(self.backbone, modality=self._modality)
-        if spec.modality not in (self._modality, "numeric"):
-            raise ValueError(
-                f"backbone {spec.name!r} is a {spec.modality} backbone; "
-                f"{type(self).__name__} needs a {self._modality} backbone "
-                f"(or a numeric toy backbone)"
-            )
-        return spec
-
     def _validate_X_y(self, X, y, spec, reset=True):
         """Validated inputs (items or float32 array) and y as an array."""
         if y is None:
@@ -121,9 +111,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         from sktransfer.finetune._domains import validate_domains
 
         return validate_domains(self, X, y, sample_domain, spec, reset=reset)
-
-    def _record_column(self, X):
-        record_column(self, X)
 
     def _sample_weights(self, sample_weight, n_samples):
         if sample_weight is None:
@@ -262,21 +249,12 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         return TransferModule(backbone, torch.nn.Linear(dim, n_outputs))
 
     def _feature_dim(self, backbone, spec):
-        if spec.output_dim:
-            return int(spec.output_dim)
-        model = backbone.model
-        for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
-            dim = getattr(model, method, lambda: None)()
-            if dim:
-                return int(dim)
-        if spec.modality == "numeric":
-            probe = np.zeros((1, self.n_features_in_), dtype=np.float32)
-        elif spec.modality == "image":
-            height, width = self._preprocessing().crop_size
-            probe = np.zeros((1, height, width, 3), dtype=np.uint8)
-        else:
-            probe = ["probe"]
-        return self._run(backbone, probe, spec, verbose=0).shape[1]
+        return self._output_dim(
+            spec,
+            backbone.model,
+            lambda probe: self._run(backbone, probe, spec, verbose=0),
+            declared=spec.output_dim,
+        )
 
     # -- running the network ------------------------------------------------
     def _run(self, part, data, spec=None, positions=None, verbose=None):
@@ -329,9 +307,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         self._check_column(X)
         return self._validate_raw(X)
 
-    def _check_column(self, X):
-        check_column(self, X)
-
     @property
     def net_(self):
         """The skorch net of the last ``fit`` (callbacks, optimizer; not pickled)."""
@@ -355,13 +330,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(unpack_keras_backbone(state))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        if backbone_modality(self.backbone, default=self._modality) != "numeric":
-            tags.input_tags.two_d_array = False
-            tags.input_tags.string = self._modality == "text"
-        return tags
 
 
 def _spread(values, source):

@@ -187,6 +187,12 @@ image_size : int, default=None
     "max_length": """\
 max_length : int, default=None
     Truncate texts to this many tokens; ``None`` keeps the model's limit.""",
+    "prompt": """\
+prompt : str, default=None
+    Text prepended to every input, in training and prediction alike (e.g.
+    ``"query: "`` for models trained with prompts), as `TextEmbedder`'s
+    ``prompt``: a sentence-transformer tokenizes it with the input, as its
+    ``encode(prompt=...)`` does.""",
     "pretrained": """\
 pretrained : bool, default=True
     ``False`` starts from randomly initialised weights of the same

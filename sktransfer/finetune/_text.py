@@ -17,6 +17,7 @@ __all__ = ["TextClassifier", "TextRegressor"]
 
 _TEXT_CONSTRAINTS = {
     "max_length": [None, Interval(Integral, 1, None, closed="left")],
+    "prompt": [None, str],
 }
 
 _ATTRIBUTES = """\
@@ -83,6 +84,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         contrastive_loss="auto",
         contrastive_distance="cosine",
         max_length=None,
+        prompt=None,
         pretrained=True,
         device="auto",
         precision="auto",
@@ -118,6 +120,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         self.contrastive_loss = contrastive_loss
         self.contrastive_distance = contrastive_distance
         self.max_length = max_length
+        self.prompt = prompt
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
@@ -158,6 +161,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         domain_adaptation=None,
         da_weight=1.0,
         max_length=None,
+        prompt=None,
         pretrained=True,
         device="auto",
         precision="auto",
@@ -188,6 +192,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         self.domain_adaptation = domain_adaptation
         self.da_weight = da_weight
         self.max_length = max_length
+        self.prompt = prompt
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
@@ -199,7 +204,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
 
 
 _TEXT_PARAMS = ["backbone_text", *COMMON_TRAINING]
-_TEXT_RUNTIME = ["max_length", *COMMON_RUNTIME]
+_TEXT_RUNTIME = ["max_length", "prompt", *COMMON_RUNTIME]
 
 TextClassifier.__doc__ = build_docstring(
     "Fine-tune a pretrained sentence encoder with a new classification head.\n\n"
