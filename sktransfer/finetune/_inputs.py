@@ -105,8 +105,9 @@ class TextInputMixin:
 
         ``module`` is the whole network or its backbone. A sentence-transformer
         tokenizes with its own ``preprocess(texts, prompt=prompt)``, as its
-        ``encode`` does (so pooling that leaves the prompt's tokens out still
-        does); a module that takes strings gets ``prompt + text``.
+        ``encode`` does (a pooling that leaves the prompt's tokens out is told
+        how many there are); a module that takes strings gets
+        ``prompt + text``.
         """
         from sktransfer.finetune._module import (
             PromptedTexts,
