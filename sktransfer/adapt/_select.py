@@ -18,9 +18,11 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from sktransfer._fitting import restore_on_failure
 from sktransfer.io._domain import (
     check_label_types,
+    handles_masked_labels,
     infer_sample_domain,
     masked_labels,
     refuse_plus_minus_one,
+    with_masked_labels,
 )
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
@@ -82,10 +84,6 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
     """Fit ``estimator`` on the labelled source rows; delegate the rest."""
 
     __metadata_request__fit = {"sample_domain": True}
-
-    # make_da_pipeline does not wrap estimators that set this: they take the
-    # masked target rows themselves (also meant for deep DA estimators)
-    _handles_masked_labels = True
 
     _parameter_constraints = {"estimator": [HasMethods(["fit"])]}
 
@@ -248,7 +246,8 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.single_output = inner.target_tags.single_output
         tags.target_tags.multi_output = inner.target_tags.multi_output
-        return tags
+        # make_da_pipeline does not wrap it: it takes the masked target rows
+        return with_masked_labels(tags)
 
 
 class SelectSource(_SourceEstimator):
@@ -338,8 +337,9 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
 
     Like :func:`sklearn.pipeline.make_pipeline`, but the last step is wrapped
     in :class:`SelectSource` (unless it already handles masked labels, like
-    :class:`SelectSource` or :class:`ImportanceWeightingAdapter`: any
-    estimator whose class sets ``_handles_masked_labels = True``), so the
+    :class:`SelectSource`, :class:`ImportanceWeightingAdapter` or a
+    fine-tuner with ``domain_adaptation``: any estimator whose tags say
+    ``handles_masked_labels``, or a pipeline ending in one), so the
     downstream estimator is trained on the labelled source rows only while
     the adapters before it see every row.
 
@@ -380,6 +380,6 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
     if not steps:
         raise TypeError("make_da_pipeline needs at least one estimator.")
     *transformers, last = steps
-    if not getattr(last, "_handles_masked_labels", False):
+    if not handles_masked_labels(last):
         last = SelectSource(last)
     return make_pipeline(*transformers, last, memory=memory, verbose=verbose)

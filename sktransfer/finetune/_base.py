@@ -18,14 +18,19 @@ from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.engine._raw_inputs import RawInputMixin
+from sktransfer.finetune._da_methods import (
+    DA_METHODS,
+    DomainAdaptationMethod,
+    method_names,
+)
 from sktransfer.finetune._features import FeaturesMixin
 from sktransfer.finetune._persist import changed_keys
 from sktransfer.finetune._routing import RoutedParamsMixin
+from sktransfer.io._domain import with_masked_labels
 
 __all__ = ["BaseFineTuner"]
 
 STRATEGIES = ("head", "top", "full", "gradual")
-DOMAIN_ADAPTATION = ("dann", "coral", "adabn")
 
 
 class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimator):
@@ -64,7 +69,12 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
         "accumulation_steps": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [None, Interval(Integral, 1, None, closed="left")],
-        "domain_adaptation": [None, StrOptions(set(DOMAIN_ADAPTATION))],
+        # a live view of the registry: a method registered later is accepted
+        "domain_adaptation": [
+            None,
+            StrOptions(DA_METHODS.keys()),
+            DomainAdaptationMethod,
+        ],
         "da_weight": [Interval(Real, 0, None, closed="left")],
         "pretrained": ["boolean"],
         "device": [str, object],
@@ -74,12 +84,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
         "random_state": ["random_state"],
         "verbose": ["verbose", StrOptions({"auto"})],
     }
-
-    @property
-    def _handles_masked_labels(self):
-        # make_da_pipeline leaves the estimator unwrapped: it takes the masked
-        # target rows itself when it adapts
-        return self.domain_adaptation is not None
 
     # -- fitting -----------------------------------------------------------
     def _validate_X_y(self, X, y, spec, reset=True):
@@ -152,6 +156,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
         torch = import_optional("torch")
         from sktransfer.engine._device import resolve_device, resolve_precision
         from sktransfer.finetune import _contrastive, _trainer
+        from sktransfer.finetune._config import training_config
 
         self._check_routed_params()
         spec = self._resolve_spec()
@@ -160,8 +165,8 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
             if sample_domain is not None:
                 raise ValueError(
                     f"{type(self).__name__}.fit got sample_domain but "
-                    f"domain_adaptation=None: set domain_adaptation to 'dann', "
-                    f"'coral' or 'adabn' to use target rows, or leave sample_domain "
+                    f"domain_adaptation=None: set domain_adaptation to "
+                    f"{method_names()} to use target rows, or leave sample_domain "
                     f"out"
                 )
             data, y = self._validate_X_y(X, y, spec, reset=not warm)
@@ -198,8 +203,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
             valid_idx = None if valid_idx is None else source_idx[valid_idx]
             trainer = _contrastive if self.strategy == "contrastive" else _trainer
             result = trainer.train(
-                self,
-                spec=spec,
+                training_config(self, spec, n_outputs),
                 module=module,
                 data=data,
                 targets=targets,
@@ -230,10 +234,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
             if not self.pretrained
             else changed_keys(module, self._trained_names)
         )
-        if self.domain_adaptation == "adabn":
-            from sktransfer.finetune._adaptation import batchnorm_state_keys
-
-            stored |= set(batchnorm_state_keys(module))  # re-estimated statistics
+        stored |= set(result.adapted_keys)  # e.g. re-estimated BatchNorm statistics
         if warm:
             stored |= set(getattr(self, "_stored_keys", ()))
         self._stored_keys = [key for key in module.state_dict() if key in stored]
@@ -330,6 +331,13 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
 
     def __setstate__(self, state):
         super().__setstate__(unpack_keras_backbone(state))
+
+    def __sklearn_tags__(self):
+        # the raw-input tags come from RawInputMixin; with domain adaptation,
+        # fit takes the masked target rows itself (make_da_pipeline leaves it
+        # unwrapped)
+        tags = super().__sklearn_tags__()
+        return with_masked_labels(tags, self.domain_adaptation is not None)
 
 
 def _spread(values, source):

@@ -113,8 +113,10 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
     def _net_class(self, n_outputs):
         import functools
 
+        from sktransfer.engine._training import TransferClassifierNet
+
         torch = import_optional("torch")
-        return "TransferClassifierNet", {
+        return TransferClassifierNet, {
             "classes": list(range(n_outputs)),
             "predict_nonlinearity": functools.partial(torch.softmax, dim=-1),
         }
@@ -269,7 +271,9 @@ class RegressorFineTuner(RegressorMixin, BaseFineTuner):
         return None
 
     def _net_class(self, n_outputs):
-        return "TransferRegressorNet", {}
+        from sktransfer.engine._training import TransferRegressorNet
+
+        return TransferRegressorNet, {}
 
     def predict(self, X):
         """Predicted targets.
