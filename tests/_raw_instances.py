@@ -7,8 +7,8 @@ none can silently opt out of the raw-input contract (the numeric counterpart
 is tests/_check_instances.py, run by tests/test_common.py).
 
 Configurations use the toy backbones, so that the whole contract runs in
-seconds; ``swap`` names a real offline backbone, loaded once and fitted on
-four rows, to show that ``set_params`` really changes the model.
+seconds; ``swap`` mostly names a real offline backbone, fitted on four rows,
+to show that ``set_params`` really changes the model.
 """
 
 from dataclasses import dataclass, field
@@ -34,6 +34,10 @@ class RawCase:
     X_test : inputs of predict / transform (None: X).
     swap : parameters for ``set_params`` that must change the refitted
         estimator's output (a model swapped as GridSearchCV would).
+    swap_rows : the rows both estimators of the swap test are fitted on
+        (few, since the swapped model is a real one; None: all of X). Rows 0,
+        1 (labelled) and 8, 9 (target rows where labels are masked) cover both
+        classes and both domains.
     one_column : X is a 1-D collection, so a Series and a one-column frame of
         it must give the same result and the column name is checked.
     """
@@ -45,6 +49,7 @@ class RawCase:
     X_test: object = None
     swap: dict = field(default_factory=dict)
     one_column: bool = True
+    swap_rows: tuple = (0, 1, 8, 9)
 
 
 def _sktransfer(name, **params):
@@ -188,6 +193,7 @@ RAW_INSTANCES = {
             X_test=_pairs(),
             swap={"content_embedder__backbone": "all-MiniLM-L6-v2"},
             one_column=False,
+            swap_rows=None,
         )
     ],
 }

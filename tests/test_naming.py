@@ -116,6 +116,14 @@ def test_no_encoder_parameters(name):
         assert not re.search(r"(^|_)encoders?($|_)", param), param
 
 
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_class_names_keep_the_reserved_words(name):
+    """ "Adapter" is reserved for domain adaptation; no class is an "Encoder"."""
+    module = ESTIMATORS[name].__module__
+    assert name.endswith("Adapter") <= module.startswith("sktransfer.adapt.")
+    assert "Encoder" not in name
+
+
 def test_a_shared_name_has_one_default():
     defaults = defaultdict(dict)
     for name, cls in ESTIMATORS.items():

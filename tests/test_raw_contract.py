@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import get_tags
+from sklearn.utils import _safe_indexing, get_tags
 
 from sktransfer.utils.discovery import all_estimators
 from tests._raw_instances import NUMERIC_ONLY, RAW_INSTANCES
@@ -47,10 +47,11 @@ def test_no_configuration_for_a_name_that_is_not_public():
     assert set(RAW_INSTANCES) | set(NUMERIC_ONLY) <= set(ESTIMATORS)
 
 
-def _fit(case, estimator=None, X=None):
+def _fit(case, estimator=None, X=None, y=None):
     estimator = case.make() if estimator is None else estimator
     X = case.X if X is None else X
-    args = () if case.y is None else (case.y,)
+    y = case.y if y is None else y
+    args = () if y is None else (y,)
     return estimator.fit(X, *args, **case.fit_params)
 
 
@@ -148,7 +149,13 @@ def test_clone_is_unfitted_and_small(fitted):
 @_with_cases
 def test_set_params_really_swaps_the_model(fitted):
     case, estimator, outputs = fitted
-    swapped = _fit(case, clone(estimator).set_params(**case.swap))
+    X, y = case.X, case.y
+    if case.swap_rows is not None:
+        rows = list(case.swap_rows)
+        X = _safe_indexing(X, rows)
+        y = None if y is None else _safe_indexing(y, rows)
+        outputs = _outputs(_fit(case, clone(estimator), X, y), _test_inputs(case))
+    swapped = _fit(case, clone(estimator).set_params(**case.swap), X, y)
     new = _outputs(swapped, _test_inputs(case))
     changed = [
         method
