@@ -24,6 +24,7 @@ from sktransfer.io._domain import (
     refuse_plus_minus_one,
     with_masked_labels,
 )
+from sktransfer.io._sequence import refuse_bare_string
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -35,6 +36,16 @@ def _estimator_has(attr):
         return hasattr(self.estimator, attr)
 
     return check
+
+
+def _fitted(name, doc):
+    """A read-only property: the fitted estimator's attribute ``name``."""
+
+    def get(self):
+        check_is_fitted(self)
+        return getattr(self.estimator_, name)
+
+    return property(get, doc=doc)
 
 
 _DELEGATE_DOC = """{summary}
@@ -89,6 +100,7 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
 
     def _source_rows(self, X, y, sample_domain):
         """Domains of the rows and the positions of the labelled source rows."""
+        refuse_bare_string(X, "rows (an array, a frame or a 1-D collection)")
         n = _num_samples(X)
         if y is None:
             raise ValueError(
@@ -197,23 +209,26 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
             _safe_indexing(X, rows), _safe_indexing(np.asarray(y), rows), **params
         )
 
-    @property
-    def classes_(self):
-        """Class labels of the estimator trained on the source rows."""
-        check_is_fitted(self)
-        return self.estimator_.classes_
+    @available_if(_estimator_has("get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names of the estimator trained on the source rows.
 
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the estimator in fit."""
-        check_is_fitted(self)
-        return self.estimator_.n_features_in_
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Passed on to the estimator's ``get_feature_names_out``.
 
-    @property
-    def feature_names_in_(self):
-        """Names of the features seen by the estimator in fit."""
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            The estimator's output feature names.
+        """
         check_is_fitted(self)
-        return self.estimator_.feature_names_in_
+        return self.estimator_.get_feature_names_out(input_features)
+
+    classes_ = _fitted("classes_", "Class labels of the estimator.")
+    n_features_in_ = _fitted("n_features_in_", "Number of features seen in fit.")
+    feature_names_in_ = _fitted("feature_names_in_", "Feature names seen in fit.")
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "estimator_")

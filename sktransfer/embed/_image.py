@@ -97,10 +97,10 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
     verbose : "auto", bool or int, default="auto"
-        Progress bar ("embedding images"): with "auto", shown when the job is
+        Progress bar ("embedding images"). With "auto", shown when the job is
         long (8 batches or more) and someone watches (a terminal or a
         notebook; never in joblib or Dask workers, nor when the ``CI``
-        variable is set); 0 never, 1 always.
+        variable is set); 0 or False never, True or any other int always.
 
     Attributes
     ----------

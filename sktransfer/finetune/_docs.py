@@ -263,8 +263,8 @@ verbose : "auto", bool or int, default="auto"
     Progress: a bar per epoch ("training epoch 3/10", one tick a batch)
     and skorch's epoch table (colour codes only on a terminal). With
     "auto", shown when someone watches (a terminal or a notebook; never in
-    joblib or Dask workers, nor when the ``CI`` variable is set); 0 never,
-    1 always.""",
+    joblib or Dask workers, nor when the ``CI`` variable is set); 0 or
+    False never, True or any other int always.""",
     "kwargs": """\
 **kwargs
     skorch-style routed parameters: ``optimizer__<name>`` (AdamW's
