@@ -18,6 +18,7 @@ from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
+from sktransfer.engine._runtime import RUNTIMES
 from sktransfer.finetune._features import FeaturesMixin
 from sktransfer.finetune._persist import changed_keys
 from sktransfer.finetune._routing import RoutedParamsMixin
@@ -69,6 +70,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         "pretrained": ["boolean"],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
+        "runtime": [StrOptions(set(RUNTIMES))],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
