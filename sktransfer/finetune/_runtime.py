@@ -16,7 +16,6 @@ transformer + pooling graph is exported.
 
 import hashlib
 import json
-import warnings
 from dataclasses import asdict
 
 import numpy as np
