@@ -47,7 +47,10 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     _parameter_constraints = {
         "backbone": [str, object],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
         "normalize": ["boolean"],
@@ -101,11 +104,23 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._current_cache()  # an invalid cache fails here, an unusable one warns
         compile_options(self.compile)  # unknown torch.compile options fail here
         self.fingerprint_ = self._load_model()
+        self.batch_size_ = self._batch_size()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
 
     def _fingerprint_options(self):
         return {"precision": self._precision}
+
+    def _batch_size(self):
+        """``batch_size``, with ``"auto"`` resolved for the device and runtime."""
+        from sktransfer.engine._batch import resolve_batch_size
+
+        return resolve_batch_size(
+            self.batch_size,
+            self._device,
+            self.__dict__.get("runtime_", "torch"),
+            self._spec.modality,
+        )
 
     def _record_column(self, X):
         record_column(self, X)
@@ -347,7 +362,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return run_inference(
             self._runner,
             TensorRowsDataset(np.ascontiguousarray(X, dtype=np.float32)),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             verbose=self.verbose,

@@ -43,8 +43,12 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         How layer outputs are pooled over space (or tokens); ``"avgmax"``
         concatenates both. The penultimate features are pooled by the
         backbone itself.
-    batch_size : int, default=32
-        Images per forward pass.
+    batch_size : int or "auto", default="auto"
+        Images per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
+        measured fastest for the runtime (8 for EfficientNet-Lite0 on
+        torch, OpenVINO and ONNX Runtime; see ``benchmarks/results/
+        batch_size.md``): small batches keep the activations in the CPU
+        caches. ``batch_size_`` gives the value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>
@@ -102,6 +106,9 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         Number of output features.
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
+    batch_size_ : int
+        The batch size used (``batch_size``, or what ``"auto"`` resolved
+        to at fit).
     fingerprint_ : str
         Hash of backbone, weights, preprocessing, layers, pooling and
         precision: equal fingerprints mean equal embeddings.
@@ -161,7 +168,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         *,
         layer=None,
         pooling="avg",
-        batch_size=32,
+        batch_size="auto",
         device="auto",
         runtime="auto",
         precision="auto",
@@ -241,7 +248,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return run_inference(
             self._runner,
             ImageDataset(items, self._transform_fn(), positions),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             num_workers=self.num_workers,

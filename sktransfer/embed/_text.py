@@ -83,6 +83,9 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         Number of output features.
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
+    batch_size_ : int
+        The batch size used (``batch_size``, or what ``"auto"`` resolved
+        to at fit).
     fingerprint_ : str
         Hash of backbone, weights, max_length, prompt and precision.
     n_features_in_ : int
@@ -125,7 +128,7 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         self,
         backbone="all-MiniLM-L6-v2",
         *,
-        batch_size=32,
+        batch_size="auto",
         device="auto",
         runtime="auto",
         precision="auto",
@@ -192,12 +195,12 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         with autocast(self._device, self._precision):
             out = self._runner.encode(
                 texts,
-                batch_size=self.batch_size,
+                batch_size=self._batch_size(),
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 prompt=self.prompt,
                 show_progress_bar=show_progress(
-                    verbose, -(-len(texts) // self.batch_size)
+                    verbose, -(-len(texts) // self._batch_size())
                 ),
                 device=str(self._device),
             )
@@ -213,7 +216,7 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         sorted_out = run_inference(
             self._runner,
             [texts[i] for i in order],
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             collate_fn=list,
