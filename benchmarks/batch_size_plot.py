@@ -73,16 +73,16 @@ def panel(ax, results, unit, title):
         ax.plot(SIZES[best], rates[best], marker="*", ms=15, color=color, ls="none")
     ax.axvline(DEFAULT, color="grey", ls="--", lw=1)
     ax.text(
-        DEFAULT, 1.12 * top, "old default 32 ", color="grey", fontsize=8, ha="right"
+        DEFAULT, 0.03 * top, "old default 32 ", color="grey", fontsize=8, ha="right"
     )
     ax.set_xscale("log", base=2)
     ax.set_xticks(SIZES, [str(s) for s in SIZES])
     ax.set_xlabel("batch size (log scale)")
     ax.set_ylabel(f"{unit} / second")
-    ax.set_ylim(0, 1.18 * top)
+    ax.set_ylim(0, 1.45 * top)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
 
 def plot(images, texts, args, load, path):

@@ -229,3 +229,21 @@ def test_minilm_text_classifier_equals_torch(runtime, runtime_home):
     np.testing.assert_allclose(
         fast.transform(texts), eager.transform(texts), rtol=1e-3, atol=1e-5
     )
+
+
+def test_prune_keeps_recent_exports(tmp_path):
+    import os
+    import time
+
+    from sktransfer.engine._runtime import prune_exports
+
+    old = time.time() - 7200
+    for i in range(5):
+        folder = tmp_path / f"export{i}"
+        folder.mkdir()
+        (folder / "model.onnx").write_bytes(b"x")
+        os.utime(folder, (old + i, old + i))
+    (tmp_path / "fresh").mkdir()  # just used: never removed
+    prune_exports(tmp_path, keep=2)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["export4", "fresh"]

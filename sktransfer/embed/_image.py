@@ -45,10 +45,11 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         backbone itself.
     batch_size : int or "auto", default="auto"
         Images per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
-        measured fastest for the runtime (8 for EfficientNet-Lite0 on
-        torch, OpenVINO and ONNX Runtime; see ``benchmarks/results/
-        batch_size.md``): small batches keep the activations in the CPU
-        caches. ``batch_size_`` gives the value used.
+        measured fastest for EfficientNet-Lite0 on the runtime in use (8 on
+        torch, 4 on OpenVINO and ONNX Runtime; small batches keep the
+        activations in the CPU caches; see
+        ``benchmarks/results/batch_size.md``). ``batch_size_`` gives the
+        value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>

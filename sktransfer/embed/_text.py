@@ -35,8 +35,12 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         sentence-transformers id (``"sentence-transformers/all-mpnet-base-v2"``,
         downloaded when online) or folder, a spec, or a module mapping a list
         of strings to a tensor. The default works offline.
-    batch_size : int, default=32
-        Texts per forward pass.
+    batch_size : int or "auto", default="auto"
+        Texts per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
+        measured fastest for all-MiniLM-L6-v2 on the runtime in use (16 on
+        torch and OpenVINO, 8 on ONNX Runtime; see
+        ``benchmarks/results/batch_size.md``). ``batch_size_`` gives the
+        value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>

@@ -115,10 +115,10 @@ def weights_digest(module):
 
 
 def prune_exports(folder, keep, min_age_s=3600.0):
-    """Remove all but the ``keep`` most recently used export folders under ``folder``.
+    """Remove all but the ``keep`` most recently written export folders in ``folder``.
 
     For exports that are made per fitted network (fine-tuned weights), which
-    would otherwise pile up. A folder used in the last ``min_age_s`` seconds
+    would otherwise pile up. A folder written in the last ``min_age_s`` seconds
     is never removed, so a concurrent process does not lose the file it is
     about to load (a lost file is exported again).
     """

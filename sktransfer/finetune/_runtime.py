@@ -24,7 +24,7 @@ from sktransfer._optional import import_optional
 
 __all__ = ["FineTunedRuntimeMixin"]
 
-# fine-tuned exports are per fitted network: keep the most recently used few
+# fine-tuned exports are per fitted network: keep the most recently written few
 KEEP_EXPORTS = 8
 
 
