@@ -104,23 +104,11 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._current_cache()  # an invalid cache fails here, an unusable one warns
         compile_options(self.compile)  # unknown torch.compile options fail here
         self.fingerprint_ = self._load_model()
-        self.batch_size_ = self._batch_size()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
 
     def _fingerprint_options(self):
         return {"precision": self._precision}
-
-    def _batch_size(self):
-        """``batch_size``, with ``"auto"`` resolved for the device and runtime."""
-        from sktransfer.engine._batch import resolve_batch_size
-
-        return resolve_batch_size(
-            self.batch_size,
-            self._device,
-            self.__dict__.get("runtime_", "torch"),
-            self._spec.modality,
-        )
 
     def _record_column(self, X):
         record_column(self, X)
