@@ -49,7 +49,10 @@ class BaseEmbedder(
 
     _parameter_constraints = {
         "backbone": [str, object],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
         "normalize": ["boolean"],
@@ -333,7 +336,7 @@ class BaseEmbedder(
         return run_inference(
             self._runner,
             TensorRowsDataset(np.ascontiguousarray(X, dtype=np.float32)),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             verbose=self.verbose,

@@ -49,8 +49,13 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         ``image_size``. Smaller is faster; convnets take any size, models
         with a fixed input size (vision transformers) may not. Part of the
         fingerprint, so the cache keeps the sizes apart.
-    batch_size : int, default=32
-        Images per forward pass.
+    batch_size : int or "auto", default="auto"
+        Images per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
+        measured fastest for EfficientNet-Lite0 on the runtime in use (8 on
+        torch, 4 on OpenVINO and ONNX Runtime; small batches keep the
+        activations in the CPU caches; see
+        ``benchmarks/results/batch_size.md``). ``batch_size_`` gives the
+        value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>
@@ -108,6 +113,9 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         Number of output features.
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
+    batch_size_ : int
+        The batch size used (``batch_size``, or what ``"auto"`` resolved
+        to at fit).
     fingerprint_ : str
         Hash of backbone, weights, preprocessing (``image_size`` included),
         layers, pooling and precision: equal fingerprints mean equal
@@ -170,7 +178,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         layer=None,
         pooling="avg",
         image_size=None,
-        batch_size=32,
+        batch_size="auto",
         device="auto",
         runtime="auto",
         precision="auto",
@@ -249,7 +257,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return run_inference(
             self._runner,
             ImageDataset(items, self._transform_fn(), positions),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             num_workers=self.num_workers,

@@ -35,8 +35,12 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         sentence-transformers id (``"sentence-transformers/all-mpnet-base-v2"``,
         downloaded when online) or folder, a spec, or a module mapping a list
         of strings to a tensor. The default works offline.
-    batch_size : int, default=32
-        Texts per forward pass.
+    batch_size : int or "auto", default="auto"
+        Texts per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
+        measured fastest for all-MiniLM-L6-v2 on the runtime in use (16 on
+        torch and OpenVINO, 8 on ONNX Runtime; see
+        ``benchmarks/results/batch_size.md``). ``batch_size_`` gives the
+        value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>
@@ -83,6 +87,9 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         Number of output features.
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
+    batch_size_ : int
+        The batch size used (``batch_size``, or what ``"auto"`` resolved
+        to at fit).
     fingerprint_ : str
         Hash of backbone, weights, max_length, prompt and precision.
     n_features_in_ : int
@@ -125,7 +132,7 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         self,
         backbone="all-MiniLM-L6-v2",
         *,
-        batch_size=32,
+        batch_size="auto",
         device="auto",
         runtime="auto",
         precision="auto",
@@ -183,12 +190,12 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         with autocast(self._device, self._precision):
             out = self._runner.encode(
                 texts,
-                batch_size=self.batch_size,
+                batch_size=self._batch_size(),
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 prompt=self.prompt,
                 show_progress_bar=show_progress(
-                    verbose, -(-len(texts) // self.batch_size)
+                    verbose, -(-len(texts) // self._batch_size())
                 ),
                 device=str(self._device),
             )
@@ -203,7 +210,7 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         return run_text_inference(
             self._runner,
             texts,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             verbose=verbose,

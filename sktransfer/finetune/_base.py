@@ -18,6 +18,7 @@ from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.engine._raw_inputs import RawInputMixin
+from sktransfer.engine._runtime import RUNTIMES
 from sktransfer.finetune._da_methods import (
     DA_METHODS,
     DomainAdaptationMethod,
@@ -79,6 +80,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
         "pretrained": ["boolean"],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
+        "runtime": [StrOptions(set(RUNTIMES))],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],

@@ -240,6 +240,23 @@ device : str or torch.device, default="auto"
 precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
     ``"auto"``: fp32 on CPU; autocast bf16 (or fp16 with loss scaling) on
     CUDA.""",
+    "runtime": """\
+runtime : {"auto", "torch", "onnx", "openvino"}, default="auto"
+    What runs the fitted network after ``fit`` (``predict``,
+    ``predict_proba``, ``decision_function``, ``transform``, ``score``);
+    training always runs in torch. At the end of ``fit`` the fine-tuned
+    backbone is exported to ONNX (once per distinct weights: cached on disk,
+    keyed by a hash of the weights, the architecture and the preprocessing),
+    checked against torch on a probe batch and loaded in ONNX Runtime or
+    OpenVINO; the linear head runs in torch on its features, and texts are
+    tokenised in Python. ``"auto"``: OpenVINO, else ONNX Runtime, when
+    installed (the ``cpu-runtimes`` extra) and exact (features equal to
+    torch fp32 to a cosine >= 0.9999); torch on CUDA, for numeric toy
+    backbones, or when neither is installed. If the export or the check
+    fails, one ``RuntimeWarning`` says why and torch runs. ``runtime_`` says
+    what is used; an unpickled estimator rebuilds the session at its first
+    prediction (torch, with one warning, where the runtime is not
+    installed).""",
     "num_workers": """\
 num_workers : int, default=0
     DataLoader worker processes decoding and augmenting images.""",
@@ -303,6 +320,7 @@ COMMON_RUNTIME = [
     "pretrained",
     "device",
     "precision",
+    "runtime",
     "callbacks",
     "warm_start",
     "random_state",

@@ -28,6 +28,9 @@ history_ : skorch.callbacks.History
     domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
+runtime_ : {"torch", "onnx", "openvino"}
+    What runs the fitted network (see ``runtime``), decided at the end of
+    ``fit``.
 head_l2_ : float or None
     The L2 penalty of the solved head (``strategy="head"``) or of the probe
     the head started from (``head_init="probe"``); None when the head was
@@ -88,6 +91,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         pretrained=True,
         device="auto",
         precision="auto",
+        runtime="auto",
         callbacks=None,
         warm_start=False,
         random_state=None,
@@ -124,6 +128,7 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
@@ -165,6 +170,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         pretrained=True,
         device="auto",
         precision="auto",
+        runtime="auto",
         callbacks=None,
         warm_start=False,
         random_state=None,
@@ -196,6 +202,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
