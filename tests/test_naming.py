@@ -26,7 +26,10 @@ PAGE = Path(__file__).resolve().parents[1] / "docs/user_guide/parameters.rst"
 RENAMED = {("ImplicitRecommender", "item_content_encoder"): "content_embedder"}
 # the one shared name whose default differs on purpose: each modality's
 # offline default backbone
-MODALITY_DEFAULTS = {"backbone"}
+# backbone: by modality; batch_size: "auto" (a measured inference size) on
+# the embedders, a number on the fine-tuners, where it is also the training
+# mini-batch
+MODALITY_DEFAULTS = {"backbone", "batch_size"}
 # what a verbose parameter says about its values, word for word
 VERBOSE_TYPE = 'verbose : "auto", bool or int, default="auto"'
 VERBOSE_VALUES = (

@@ -186,6 +186,7 @@ class FineTunedRuntimeMixin:
         out = runner.encode(
             texts,
             batch_size=self.batch_size,
+            prompt=getattr(self, "prompt", None),
             show_progress_bar=show_progress(verbose, -(-len(texts) // self.batch_size)),
         )
         return np.asarray(out, dtype=np.float32)
