@@ -1,6 +1,5 @@
 """`ImageEmbedder`: a frozen pretrained image backbone as a transformer."""
 
-import hashlib
 from numbers import Integral
 from pathlib import Path
 
@@ -62,19 +61,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     <runtime and precision>
     num_workers : int, default=0
         DataLoader worker processes decoding images in parallel with the
-        forward pass. 0 decodes in background threads of this process, which
-        also overlap the forward pass (Pillow releases the GIL), without the
-        start-up cost of worker processes.
-    jpeg_draft : bool, default=False
-        Decode JPEG files and bytes at least four times larger (shorter
-        side) than the resize size at a reduced scale (``PIL.Image.draft``:
-        1/2, 1/4 or 1/8, in the DCT), keeping a shorter side of at least
-        twice the resize size, then preprocess as usual. Much faster for
-        photos far larger than the network's input (measured: 1600x1600
-        JPEGs decode 3.5x faster for EfficientNet-Lite0), and close to the
-        full decode (cosine >= 0.9999 there) but not equal to it, so it gives
-        another fingerprint (cache key). Other formats, smaller JPEGs, PIL
-        images and arrays are unaffected. Read at ``fit``.
+        forward pass (0 decodes in the main process).
     normalize : bool, default=False
         L2-normalise each embedding.
     cache : str, Path, joblib.Memory or EmbeddingCache, default=None
@@ -181,7 +168,6 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         "pooling": [StrOptions(set(POOLINGS))],
         "image_size": [None, Interval(Integral, 8, None, closed="left")],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
-        "jpeg_draft": ["boolean"],
         "cache_key": [StrOptions(set(CACHE_KEY_MODES))],
     }
 
@@ -197,7 +183,6 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         runtime="auto",
         precision="auto",
         num_workers=0,
-        jpeg_draft=False,
         normalize=False,
         cache=None,
         cache_key="content",
@@ -214,7 +199,6 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         self.runtime = runtime
         self.precision = precision
         self.num_workers = num_workers
-        self.jpeg_draft = jpeg_draft
         self.normalize = normalize
         self.cache = cache
         self.cache_key = cache_key
@@ -237,21 +221,6 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
             options["image_size"] = self.image_size
         return options
 
-    def _load_model(self):
-        """The fingerprint, another one when large JPEGs are decoded at reduced scale.
-
-        Kept out of ``_fingerprint_options``: the network, its shared copy
-        and its runtime export are the same with and without the draft.
-        """
-        from sktransfer.engine._preprocess import DRAFT_MARGIN
-
-        fingerprint = super()._load_model()
-        self._jpeg_draft = bool(self.jpeg_draft)
-        if not self._jpeg_draft:
-            return fingerprint
-        marked = f"{fingerprint}:jpeg_draft:{DRAFT_MARGIN}".encode()
-        return hashlib.sha256(marked).hexdigest()
-
     def _wrap_model(self, model, spec):
         from sktransfer.engine._extract import FeatureExtractor
 
@@ -266,8 +235,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     def _transform_fn(self):
         from sktransfer.engine._preprocess import ImageTransform
 
-        draft = getattr(self, "_jpeg_draft", False)  # as fingerprinted at fit
-        return ImageTransform(self._preprocessing(), jpeg_draft=draft)
+        return ImageTransform(self._preprocessing())
 
     def _item_key(self, items, index):
         """Identical inputs of one call are computed once (same path, bytes, pixels)."""

@@ -32,8 +32,7 @@ class ImageDataset(torch.utils.data.Dataset):
         from sktransfer.io import decode_image
 
         index = self.positions[i]
-        draft = getattr(self.transform, "draft_size", None)  # large JPEGs
-        return self.transform(decode_image(self.items[index], index, draft))
+        return self.transform(decode_image(self.items[index], index))
 
 
 class TensorRowsDataset(torch.utils.data.Dataset):
