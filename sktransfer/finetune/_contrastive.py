@@ -43,6 +43,13 @@ __all__ = ["BODY_LR", "resolve_loss", "train"]
 # default learning rate of the body (SetFit's for sentence-transformers)
 BODY_LR = {"text": 2e-5, "image": 1e-4}
 
+# How an image body trains (texts train the whole body, as SetFit does):
+# ``top_blocks``, the number of top blocks that train (None: the whole body,
+# less ``freeze``); ``freeze_norm``, normalisation layers frozen and in eval
+# mode (their running statistics kept); ``crop_scale``, the area range of the
+# random resized crop giving the two views.
+IMAGE_RECIPE = {"top_blocks": None, "freeze_norm": False, "crop_scale": (0.35, 1.0)}
+
 
 class NextRound(skorch.callbacks.Callback):
     """Serve the next round of pairs at the start of every epoch."""
@@ -124,12 +131,16 @@ def _enough_to_validate(targets, valid_idx):
 def _body_plan(estimator, module, spec):
     modality = "image" if estimator._modality == "image" else "text"
     rate = estimator.backbone_lr or BODY_LR[modality]
+    body = module.backbone.model
+    strategy, unfreeze, freeze = "full", "all", estimator.freeze
+    if modality == "image" and spec.modality == "image":
+        strategy, unfreeze, freeze = _image_recipe(body, spec, freeze)
     plan = make_plan(
-        module.backbone.model,
+        body,
         spec.family,
-        strategy="full",
-        unfreeze="all",
-        freeze=estimator.freeze,
+        strategy=strategy,
+        unfreeze=unfreeze,
+        freeze=freeze,
         freeze_epochs=0,
         lr=rate,
         backbone_lr=rate,
@@ -144,6 +155,26 @@ def _body_plan(estimator, module, spec):
     return plan
 
 
+def _image_recipe(body, spec, freeze):
+    """``IMAGE_RECIPE`` as make_plan's ``strategy``, ``unfreeze``, ``freeze``."""
+    from sktransfer.finetune._blocks import _is_norm, find_blocks
+
+    freeze = [] if freeze is None else [freeze] if isinstance(freeze, str) else freeze
+    freeze = list(freeze)
+    if IMAGE_RECIPE["freeze_norm"]:
+        freeze += [
+            f"{name}.{parameter}"
+            for name, layer in body.named_modules()
+            if _is_norm(layer)
+            for parameter, _ in layer.named_parameters(recurse=False)
+        ]
+    top = IMAGE_RECIPE["top_blocks"]
+    structure = find_blocks(body, spec.family) if top is not None else None
+    if structure is None:
+        return "full", "all", freeze or None
+    return "top", min(top, len(structure.labels)), freeze or None
+
+
 def _pair_dataset(
     estimator, spec, module, data, targets, weights, positions, loss, random_state,
     validation=False,
@@ -155,7 +186,16 @@ def _pair_dataset(
     else:
         rounds = sample_views(labels, iterations, random_state)
     augment = not validation and estimator._augment_enabled(True)
-    inputs = estimator._input_dataset(data, list(positions), augment, spec)
+    if augment and spec.modality == "image" and not callable(estimator.augment):
+        from sktransfer.engine._augment import TrainImageTransform
+        from sktransfer.engine._data import ImageDataset
+
+        views = TrainImageTransform(
+            estimator._preprocessing(), scale=IMAGE_RECIPE["crop_scale"]
+        )
+        inputs = ImageDataset(data, views, list(positions))
+    else:
+        inputs = estimator._input_dataset(data, list(positions), augment, spec)
     return PairDataset(inputs, rounds, weights[positions], loss == "cosine")
 
 
