@@ -241,7 +241,11 @@ BENCHMARKS = {
         "TextEmbedder vs SentenceTransformer.encode",
         bold_lines,
     ),
-    "batch_size_plot": ("batch_size", "images/s vs batch size (plot)", bold_lines),
+    "batch_size_plot": (
+        "batch_size",
+        "images/s and sentences/s vs batch size per CPU runtime (plot)",
+        bold_lines,
+    ),
     "embed_memory": (
         "embed_memory",
         "peak memory embedding image files",
@@ -261,6 +265,11 @@ BENCHMARKS = {
     "runtimes": (
         "runtimes",
         "CPU runtimes: torch vs ONNX Runtime vs OpenVINO",
+        bold_lines,
+    ),
+    "finetuned_runtime": (
+        "finetuned_runtime",
+        "fine-tuned ImageClassifier predict: torch vs OpenVINO vs ONNX Runtime",
         bold_lines,
     ),
     "finetune_accuracy": (
@@ -358,7 +367,7 @@ def main():
         "root. This page is generated from those files by "
         "`python -m benchmarks.make_readme`: re-run it after a benchmark.",
         "",
-        "![Images per second against batch size for ImageEmbedder on the CPU]"
+        "![Throughput against batch size per CPU runtime, images and texts]"
         "(results/batch_size.png)",
         "",
         "| benchmark (result file) | what | latest headline figures | command |",

@@ -4,7 +4,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktransfer.utils.discovery import all_estimators
-from tests._check_instances import CHECK_INSTANCES, EXPECTED_FAILED_CHECKS
+from tests._check_instances import CHECK_INSTANCES, expected_failed_checks
 
 ESTIMATORS = all_estimators()
 
@@ -25,10 +25,8 @@ def test_every_estimator_has_a_check_configuration(name):
     )
 
 
-def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
-
-
-@parametrize_with_checks(_instances(), expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(
+    _instances(), expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -234,6 +234,7 @@ def test_fast_path_computes_backbone_features_once(augment, expected):
         augment=augment,
         image_size=16,
         max_epochs=4,
+        runtime="torch",  # counts training's forward passes, not the export's
         random_state=0,
     )
     _CountingNet.calls = 0

@@ -20,12 +20,12 @@ from sktransfer import (  # noqa: E402
     TextClassifier,
 )
 from sktransfer.adapt import make_da_pipeline  # noqa: E402
-from sktransfer.engine._callbacks import ganin_factor  # noqa: E402
 from sktransfer.finetune._adaptation import (  # noqa: E402
     DANNLoss,
     coral_loss,
     gradient_reversal,
 )
+from sktransfer.finetune._da_methods import ganin_factor  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -350,7 +350,7 @@ def test_bridge_content_forms_and_add_items(interactions):
 
 def test_bridge_errors(interactions):
     X, content = interactions
-    with pytest.raises(ValueError, match="item_content_encoder"):
+    with pytest.raises(ValueError, match="content_embedder is None"):
         small().fit(X, item_content=pd.Series(["a film"] * 3, index=X.item[:3]))
     with pytest.raises(ValueError, match="no warm item"):
         small().fit(X, item_content=pd.DataFrame([[1.0]], index=["zzz"]))
@@ -367,12 +367,35 @@ def test_bridge_with_text_embedder(interactions):
     X, content = interactions
     train, _, cold = cold_split(X, content)
     texts = pd.Series([f"film number {i}" for i in content.index], index=content.index)
-    rec = small(item_content_encoder=TextEmbedder(backbone="toy-text"))
+    rec = small(content_embedder=TextEmbedder(backbone="toy-text"))
     rec.fit(train, item_content=texts)
     assert set(cold) <= set(rec.cold_items_)
-    assert rec.item_content_encoder_ is not rec.item_content_encoder
+    assert rec.content_embedder_ is not rec.content_embedder
     rec.add_items(pd.Series(["a brand new film"], index=["brand-new"]))
     assert "brand-new" in rec.recommend(["u000"], items=["brand-new", cold[0]])[0]
+
+
+def test_item_content_encoder_is_the_deprecated_name_of_content_embedder(
+    interactions,
+):
+    pytest.importorskip("sentence_transformers")
+    from sktransfer import TextEmbedder
+
+    X, content = interactions
+    texts = pd.Series([f"film number {i}" for i in content.index], index=content.index)
+    embedder = TextEmbedder(backbone="toy-text")
+    new = small(content_embedder=embedder).fit(X, item_content=texts)
+    old = small(item_content_encoder=embedder)
+    assert old.get_params()["content_embedder"] is None  # stored verbatim
+    with pytest.warns(FutureWarning, match="renamed content_embedder") as record:
+        old.fit(X, item_content=texts)
+    assert record[0].filename == __file__  # points at the caller's line
+    assert_allclose(old.item_factors_, new.item_factors_)
+    assert isinstance(old.content_embedder_, TextEmbedder)
+    with pytest.raises(ValueError, match="set only content_embedder"):
+        small(content_embedder=embedder, item_content_encoder=embedder).fit(X)
+    # the default of the old name is the "deprecated" marker: no warning
+    assert small().get_params()["item_content_encoder"] == "deprecated"
 
 
 # --- ranking metrics, by hand ------------------------------------------------

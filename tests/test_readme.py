@@ -21,6 +21,12 @@ def test_readme_has_the_first_contact_blocks():
     assert "| I want to ... | use ... |" in text
 
 
+# slow: the blocks run the real offline models (EfficientNet-Lite0, MiniLM), as
+# a reader would. Measured alone on 2 loaded cores: 60 s for the ten blocks, 28 s
+# of it in the first (the torch / timm imports and the first model load, which
+# a full-suite run pays once anyway; the 3-fold cross-validation itself ~7 s),
+# 9 s the few-shot contrastive block. `-m "not slow"` leaves them out.
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(_python_blocks())))
 def test_readme_python_block_runs_on_its_own(index):
     # every block is self-contained: a reader can copy any one of them

@@ -12,7 +12,7 @@ movies that have been watched, and then gives factors to the new ones, so they
 can be recommended before anyone has watched them.
 
 In scikit-learn terms it is one estimator,
-``ImplicitRecommender(item_content_encoder=TextEmbedder(), content_model=Ridge())``
+``ImplicitRecommender(content_embedder=TextEmbedder(), content_model=Ridge())``
 fitted with ``fit(interactions, item_content=titles)``; here the titles are
 embedded once up front and passed as a DataFrame of embeddings, because a
 baseline uses the same embeddings.

@@ -56,8 +56,11 @@ class CORALAdapter(OneToOneFeatureMixin, BaseAdapter):
         covariances, as in the paper (``reg=1`` on z-scored features is the
         paper's setting). ``"auto"`` uses Ledoit-Wolf shrinkage on
         standardised features, which does not depend on the features' scale
-        (skada's default). Note: in skada a float is a shrinkage coefficient;
-        here it is the paper's ridge.
+        (skada's default). Same name, different float: here ``C + reg * I``
+        (the paper's ridge, any ``reg >= 0``, 0 for none); in skada's
+        ``CORALAdapter`` a float in [0, 1] is a shrinkage coefficient,
+        ``(1 - reg) * C + reg * trace(C) / d * I``, and None means none. The
+        two agree on ``"auto"``.
     missing_target : {"raise", "ignore"}, default="raise"
         What ``fit`` does when no row is a target row. ``"raise"`` raises a
         ValueError; ``"ignore"`` takes the target to be the source, so the

@@ -18,10 +18,13 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from sktransfer._fitting import restore_on_failure
 from sktransfer.io._domain import (
     check_label_types,
+    handles_masked_labels,
     infer_sample_domain,
     masked_labels,
     refuse_plus_minus_one,
+    with_masked_labels,
 )
+from sktransfer.io._sequence import refuse_bare_string
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -33,6 +36,16 @@ def _estimator_has(attr):
         return hasattr(self.estimator, attr)
 
     return check
+
+
+def _fitted(name, doc):
+    """A read-only property: the fitted estimator's attribute ``name``."""
+
+    def get(self):
+        check_is_fitted(self)
+        return getattr(self.estimator_, name)
+
+    return property(get, doc=doc)
 
 
 _DELEGATE_DOC = """{summary}
@@ -83,14 +96,11 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
 
     __metadata_request__fit = {"sample_domain": True}
 
-    # make_da_pipeline does not wrap estimators that set this: they take the
-    # masked target rows themselves (also meant for deep DA estimators)
-    _handles_masked_labels = True
-
     _parameter_constraints = {"estimator": [HasMethods(["fit"])]}
 
     def _source_rows(self, X, y, sample_domain):
         """Domains of the rows and the positions of the labelled source rows."""
+        refuse_bare_string(X, "rows (an array, a frame or a 1-D collection)")
         n = _num_samples(X)
         if y is None:
             raise ValueError(
@@ -199,23 +209,26 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
             _safe_indexing(X, rows), _safe_indexing(np.asarray(y), rows), **params
         )
 
-    @property
-    def classes_(self):
-        """Class labels of the estimator trained on the source rows."""
-        check_is_fitted(self)
-        return self.estimator_.classes_
+    @available_if(_estimator_has("get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names of the estimator trained on the source rows.
 
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the estimator in fit."""
-        check_is_fitted(self)
-        return self.estimator_.n_features_in_
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Passed on to the estimator's ``get_feature_names_out``.
 
-    @property
-    def feature_names_in_(self):
-        """Names of the features seen by the estimator in fit."""
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            The estimator's output feature names.
+        """
         check_is_fitted(self)
-        return self.estimator_.feature_names_in_
+        return self.estimator_.get_feature_names_out(input_features)
+
+    classes_ = _fitted("classes_", "Class labels of the estimator.")
+    n_features_in_ = _fitted("n_features_in_", "Number of features seen in fit.")
+    feature_names_in_ = _fitted("feature_names_in_", "Feature names seen in fit.")
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "estimator_")
@@ -248,7 +261,8 @@ class _SourceEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.target_tags.single_output = inner.target_tags.single_output
         tags.target_tags.multi_output = inner.target_tags.multi_output
-        return tags
+        # make_da_pipeline does not wrap it: it takes the masked target rows
+        return with_masked_labels(tags)
 
 
 class SelectSource(_SourceEstimator):
@@ -338,8 +352,9 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
 
     Like :func:`sklearn.pipeline.make_pipeline`, but the last step is wrapped
     in :class:`SelectSource` (unless it already handles masked labels, like
-    :class:`SelectSource` or :class:`ImportanceWeightingAdapter`: any
-    estimator whose class sets ``_handles_masked_labels = True``), so the
+    :class:`SelectSource`, :class:`ImportanceWeightingAdapter` or a
+    fine-tuner with ``domain_adaptation``: any estimator whose tags say
+    ``handles_masked_labels``, or a pipeline ending in one), so the
     downstream estimator is trained on the labelled source rows only while
     the adapters before it see every row.
 
@@ -380,6 +395,6 @@ def make_da_pipeline(*steps, memory=None, verbose=False):
     if not steps:
         raise TypeError("make_da_pipeline needs at least one estimator.")
     *transformers, last = steps
-    if not getattr(last, "_handles_masked_labels", False):
+    if not handles_masked_labels(last):
         last = SelectSource(last)
     return make_pipeline(*transformers, last, memory=memory, verbose=verbose)

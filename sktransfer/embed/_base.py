@@ -20,34 +20,39 @@ from sklearn.utils.validation import (
 
 from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
-from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._cache import as_cache
 from sktransfer.engine._compile import compile_options
 from sktransfer.engine._device import PRECISIONS
 from sktransfer.engine._keys import still_holds
-from sktransfer.io._sequence import check_column, record_column
+from sktransfer.engine._raw_inputs import RawInputMixin
 
 __all__ = ["BaseEmbedder"]
 
 
-class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseEmbedder(
+    RawInputMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Base class of the embedders; subclasses say how raw inputs are read.
 
     Subclasses set ``_modality`` and implement ``_check_raw(X)`` (validation,
     returning the items) and ``_embed_raw(items, positions)`` (embedding the
-    distinct items at ``positions``).
+    distinct items at ``positions``). Spec resolution, the input column, the
+    probe of the output width and the input tags are the raw-input core
+    shared with the fine-tuners (`sktransfer.engine._raw_inputs`).
     """
 
-    _modality = None
     # parameters that change the model: transform refuses to run if they
     # changed since fit
     _model_params = ("backbone",)
 
     _parameter_constraints = {
         "backbone": [str, object],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
         "normalize": ["boolean"],
@@ -58,16 +63,6 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     }
 
     # -- fitting -----------------------------------------------------------
-    def _resolve_spec(self):
-        spec = get_backbone(self.backbone, modality=self._modality)
-        if spec.modality not in (self._modality, "numeric"):
-            raise ValueError(
-                f"backbone {spec.name!r} is a {spec.modality} backbone; "
-                f"{type(self).__name__} needs a {self._modality} backbone "
-                f"(or a numeric toy backbone)"
-            )
-        return spec
-
     @restore_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -106,12 +101,6 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _fingerprint_options(self):
         return {"precision": self._precision}
-
-    def _record_column(self, X):
-        record_column(self, X)
-
-    def _check_column(self, X):
-        check_column(self, X)
 
     def _load_model(self):
         """Load the module into ``self._model`` (shared per process) and probe it.
@@ -160,7 +149,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         key = (fingerprint, str(self._device))
         self._model = shared_model(key, load) if shared else load()
         self._runner = self._model  # probe eagerly: compile at the first transform
-        self.embedding_dim_ = self._probe_dim(spec)
+        self.embedding_dim_ = self._output_dim(spec, self._model, self._run_probe)
         self._runner = self._make_runner(key if shared else None)
         return fingerprint
 
@@ -186,11 +175,11 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _wrap_model(self, model, spec):
         return model
 
-    def _probe_dim(self, spec):
-        if spec.modality == "numeric":
-            x = np.zeros((1, self.n_features_in_), dtype=np.float32)
-            return self._embed_numeric(x).shape[1]
-        return self._probe_raw_dim(spec)
+    def _run_probe(self, probe):
+        """The embedding of the probe input (no progress bar of its own)."""
+        if self._spec.modality == "numeric":
+            return self._embed_numeric(probe)
+        return self._embed_raw(probe, [0], verbose=0)
 
     @property
     def _n_features_out(self):
@@ -347,7 +336,7 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return run_inference(
             self._runner,
             TensorRowsDataset(np.ascontiguousarray(X, dtype=np.float32)),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             verbose=self.verbose,
@@ -374,9 +363,6 @@ class BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        if backbone_modality(self.backbone, default=self._modality) != "numeric":
-            tags.input_tags.two_d_array = False
-            tags.input_tags.string = self._modality == "text"
         return tags
 
 

@@ -1,5 +1,6 @@
 """`ImageEmbedder`: a frozen pretrained image backbone as a transformer."""
 
+import hashlib
 from numbers import Integral
 from pathlib import Path
 
@@ -43,14 +44,37 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         How layer outputs are pooled over space (or tokens); ``"avgmax"``
         concatenates both. The penultimate features are pooled by the
         backbone itself.
-    batch_size : int, default=32
-        Images per forward pass.
+    image_size : int, default=None
+        Embed at this square input size instead of the backbone's own (the
+        resize keeps the backbone's crop ratio), as the image fine-tuners'
+        ``image_size``. Smaller is faster; convnets take any size, models
+        with a fixed input size (vision transformers) may not. Part of the
+        fingerprint, so the cache keeps the sizes apart.
+    batch_size : int or "auto", default="auto"
+        Images per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
+        measured fastest for EfficientNet-Lite0 on the runtime in use (8 on
+        torch, 4 on OpenVINO and ONNX Runtime; small batches keep the
+        activations in the CPU caches; see
+        ``benchmarks/results/batch_size.md``). ``batch_size_`` gives the
+        value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>
     num_workers : int, default=0
         DataLoader worker processes decoding images in parallel with the
-        forward pass (0 decodes in the main process).
+        forward pass. 0 decodes in background threads of this process, which
+        also overlap the forward pass (Pillow releases the GIL), without the
+        start-up cost of worker processes.
+    jpeg_draft : bool, default=False
+        Decode JPEG files and bytes at least four times larger (shorter
+        side) than the resize size at a reduced scale (``PIL.Image.draft``:
+        1/2, 1/4 or 1/8, in the DCT), keeping a shorter side of at least
+        twice the resize size, then preprocess as usual. Much faster for
+        photos far larger than the network's input (measured: 1600x1600
+        JPEGs decode 3.5x faster for EfficientNet-Lite0), and close to the
+        full decode (cosine >= 0.9999 there) but not equal to it, so it gives
+        another fingerprint (cache key). Other formats, smaller JPEGs, PIL
+        images and arrays are unaffected. Read at ``fit``.
     normalize : bool, default=False
         L2-normalise each embedding.
     cache : str, Path, joblib.Memory or EmbeddingCache, default=None
@@ -91,10 +115,10 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
     verbose : "auto", bool or int, default="auto"
-        Progress bar ("embedding images"): with "auto", shown when the job is
+        Progress bar ("embedding images"). With "auto", shown when the job is
         long (8 batches or more) and someone watches (a terminal or a
         notebook; never in joblib or Dask workers, nor when the ``CI``
-        variable is set); 0 never, 1 always.
+        variable is set); 0 or False never, True or any other int always.
 
     Attributes
     ----------
@@ -102,9 +126,13 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         Number of output features.
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
+    batch_size_ : int
+        The batch size used (``batch_size``, or what ``"auto"`` resolved
+        to at fit).
     fingerprint_ : str
-        Hash of backbone, weights, preprocessing, layers, pooling and
-        precision: equal fingerprints mean equal embeddings.
+        Hash of backbone, weights, preprocessing (``image_size`` included),
+        layers, pooling and precision: equal fingerprints mean equal
+        embeddings.
     n_features_in_ : int
         The width of numeric input, for numeric toy backbones only: raw
         images are one column of non-numeric values, so it is not set for
@@ -144,14 +172,16 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     """
 
     _modality = "image"
-    _model_params = ("backbone", "layer", "pooling")
+    _model_params = ("backbone", "layer", "pooling", "image_size")
 
     _parameter_constraints = {
         **BaseEmbedder._parameter_constraints,
         **RUNTIME_CONSTRAINTS,
         "layer": [None, str, list],
         "pooling": [StrOptions(set(POOLINGS))],
+        "image_size": [None, Interval(Integral, 8, None, closed="left")],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "jpeg_draft": ["boolean"],
         "cache_key": [StrOptions(set(CACHE_KEY_MODES))],
     }
 
@@ -161,11 +191,13 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         *,
         layer=None,
         pooling="avg",
-        batch_size=32,
+        image_size=None,
+        batch_size="auto",
         device="auto",
         runtime="auto",
         precision="auto",
         num_workers=0,
+        jpeg_draft=False,
         normalize=False,
         cache=None,
         cache_key="content",
@@ -176,11 +208,13 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         self.backbone = backbone
         self.layer = layer
         self.pooling = pooling
+        self.image_size = image_size
         self.batch_size = batch_size
         self.device = device
         self.runtime = runtime
         self.precision = precision
         self.num_workers = num_workers
+        self.jpeg_draft = jpeg_draft
         self.normalize = normalize
         self.cache = cache
         self.cache_key = cache_key
@@ -194,11 +228,29 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return [self.layer] if isinstance(self.layer, str) else list(self.layer)
 
     def _fingerprint_options(self):
-        return {
+        options = {
             **super()._fingerprint_options(),
             "layers": self._layers(),
             "pooling": self.pooling,
         }
+        if self.image_size is not None:  # None: the fingerprints of before
+            options["image_size"] = self.image_size
+        return options
+
+    def _load_model(self):
+        """The fingerprint, another one when large JPEGs are decoded at reduced scale.
+
+        Kept out of ``_fingerprint_options``: the network, its shared copy
+        and its runtime export are the same with and without the draft.
+        """
+        from sktransfer.engine._preprocess import DRAFT_MARGIN
+
+        fingerprint = super()._load_model()
+        self._jpeg_draft = bool(self.jpeg_draft)
+        if not self._jpeg_draft:
+            return fingerprint
+        marked = f"{fingerprint}:jpeg_draft:{DRAFT_MARGIN}".encode()
+        return hashlib.sha256(marked).hexdigest()
 
     def _wrap_model(self, model, spec):
         from sktransfer.engine._extract import FeatureExtractor
@@ -214,12 +266,8 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     def _transform_fn(self):
         from sktransfer.engine._preprocess import ImageTransform
 
-        return ImageTransform(self._spec.preprocessing)
-
-    def _probe_raw_dim(self, spec):
-        height, width = spec.preprocessing.crop_size
-        probe = np.zeros((1, height, width, 3), dtype=np.uint8)
-        return self._embed_raw(probe, [0], verbose=0).shape[1]  # no bar of its own
+        draft = getattr(self, "_jpeg_draft", False)  # as fingerprinted at fit
+        return ImageTransform(self._preprocessing(), jpeg_draft=draft)
 
     def _item_key(self, items, index):
         """Identical inputs of one call are computed once (same path, bytes, pixels)."""
@@ -241,7 +289,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return run_inference(
             self._runner,
             ImageDataset(items, self._transform_fn(), positions),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
             num_workers=self.num_workers,

@@ -52,7 +52,19 @@ class RuntimeMixin:
     def _load_model(self):
         self.__dict__.pop("runtime_", None)
         super()._load_model()
+        self.batch_size_ = self._batch_size()
         return self._spec.fingerprint(**self._fingerprint_options())
+
+    def _batch_size(self):
+        """``batch_size``, with ``"auto"`` resolved for the device and runtime."""
+        from sktransfer.engine._batch import resolve_batch_size
+
+        return resolve_batch_size(
+            self.batch_size,
+            self._device,
+            self.__dict__.get("runtime_", "torch"),
+            self._spec.modality,
+        )
 
     def _fingerprint_options(self):
         options = super()._fingerprint_options()
@@ -63,7 +75,7 @@ class RuntimeMixin:
 
     def _example_shape(self):
         if self._spec.modality == "image":
-            return (3, *self._spec.preprocessing.crop_size)
+            return (3, *self._preprocessing().crop_size)
         if self._spec.modality == "numeric":
             return (self.n_features_in_,)
         return None

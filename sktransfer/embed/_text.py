@@ -35,8 +35,12 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         sentence-transformers id (``"sentence-transformers/all-mpnet-base-v2"``,
         downloaded when online) or folder, a spec, or a module mapping a list
         of strings to a tensor. The default works offline.
-    batch_size : int, default=32
-        Texts per forward pass.
+    batch_size : int or "auto", default="auto"
+        Texts per forward pass. ``"auto"``: 32 on CUDA; on the CPU the size
+        measured fastest for all-MiniLM-L6-v2 on the runtime in use (16 on
+        torch and OpenVINO, 8 on ONNX Runtime; see
+        ``benchmarks/results/batch_size.md``). ``batch_size_`` gives the
+        value used.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     <runtime and precision>
@@ -72,10 +76,10 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         By default a pickle stores the backbone by reference (its name) and
         reloads the weights on first use; ``True`` embeds the weights.
     verbose : "auto", bool or int, default="auto"
-        Progress bar ("embedding texts"): with "auto", shown when the job is
+        Progress bar ("embedding texts"). With "auto", shown when the job is
         long (8 batches or more) and someone watches (a terminal or a
         notebook; never in joblib or Dask workers, nor when the ``CI``
-        variable is set); 0 never, 1 always.
+        variable is set); 0 or False never, True or any other int always.
 
     Attributes
     ----------
@@ -83,6 +87,9 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         Number of output features.
     runtime_ : {"torch", "onnx", "openvino"}
         The runtime that runs the forward pass.
+    batch_size_ : int
+        The batch size used (``batch_size``, or what ``"auto"`` resolved
+        to at fit).
     fingerprint_ : str
         Hash of backbone, weights, max_length, prompt and precision.
     n_features_in_ : int
@@ -125,7 +132,7 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         self,
         backbone="all-MiniLM-L6-v2",
         *,
-        batch_size=32,
+        batch_size="auto",
         device="auto",
         runtime="auto",
         precision="auto",
@@ -166,15 +173,6 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         texts, _ = check_text_input(X)
         return texts
 
-    def _probe_raw_dim(self, spec):
-        for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
-            if hasattr(self._model, method):
-                dim = getattr(self._model, method)()
-                if dim:
-                    return int(dim)
-                break
-        return self._embed_raw(["probe"], [0], verbose=0).shape[1]  # no bar
-
     def _item_key(self, items, index):
         return items[index]
 
@@ -192,12 +190,12 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         with autocast(self._device, self._precision):
             out = self._runner.encode(
                 texts,
-                batch_size=self.batch_size,
+                batch_size=self._batch_size(),
                 convert_to_numpy=True,
                 normalize_embeddings=False,
                 prompt=self.prompt,
                 show_progress_bar=show_progress(
-                    verbose, -(-len(texts) // self.batch_size)
+                    verbose, -(-len(texts) // self._batch_size())
                 ),
                 device=str(self._device),
             )
@@ -205,21 +203,15 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
 
     def _encode_module(self, texts, verbose):
         """Length-sorted batches through a module mapping strings to a tensor."""
-        from sktransfer.engine._inference import run_inference
+        from sktransfer.engine._text_inference import run_text_inference
 
         if self.prompt:
             texts = [self.prompt + text for text in texts]
-        order = np.argsort([-len(text) for text in texts], kind="stable")
-        sorted_out = run_inference(
+        return run_text_inference(
             self._runner,
-            [texts[i] for i in order],
-            batch_size=self.batch_size,
+            texts,
+            batch_size=self._batch_size(),
             device=self._device,
             precision=self._precision,
-            collate_fn=list,
             verbose=verbose,
-            desc="embedding texts",
         )
-        out = np.empty_like(sorted_out)
-        out[order] = sorted_out
-        return out

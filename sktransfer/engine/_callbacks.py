@@ -14,7 +14,6 @@ __all__ = [
     "GradualUnfreezing",
     "OneCycleSchedule",
     "WarmupCosineLR",
-    "ganin_factor",
     "lr_factor",
     "total_optimizer_steps",
 ]
@@ -139,34 +138,22 @@ class OneCycleSchedule(Callback):
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
 
-def ganin_factor(progress):
-    """DANN's weight schedule ``2 / (1 + exp(-10 p)) - 1`` at progress ``p`` in [0, 1].
-
-    From 0 at the start of training towards 1 at its end (Ganin & Lempitsky,
-    2015): the domain classifier is noisy at first, so its signal reaches the
-    features gradually.
-    """
-    return 2.0 / (1.0 + math.exp(-10.0 * min(1.0, max(0.0, progress)))) - 1.0
-
-
 class DomainLossWeight(Callback):
     """Sets ``net.da_coefficient_`` before each training batch.
 
-    DANN (``"dann"``): ``weight * ganin_factor(p)``, ``p`` the fraction of the
-    ``fit``'s optimizer steps done; the gradient reversal layer multiplies
-    the domain classifier's gradient by minus this. Deep CORAL (``"coral"``):
-    ``weight``, constant. The value is recorded per epoch as ``da_weight``.
+    ``coefficient(p)``, ``p`` the fraction of the ``fit``'s optimizer steps
+    done, in [0, 1]: a domain adaptation method's schedule (DANN's ramp, a
+    constant for Deep CORAL; see `sktransfer.finetune._da_methods`). The
+    value is recorded per epoch as ``da_weight``.
 
     Parameters
     ----------
-    method : {"dann", "coral"}
-    weight : float
-        The (maximum) weight.
+    coefficient : callable
+        ``coefficient(progress) -> float``.
     """
 
-    def __init__(self, method, weight):
-        self.method = method
-        self.weight = weight
+    def __init__(self, coefficient):
+        self.coefficient = coefficient
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.total_steps_ = total_optimizer_steps(net, X)
@@ -175,11 +162,8 @@ class DomainLossWeight(Callback):
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if not training:
             return
-        if self.method == "dann":
-            progress = (net.optimizer_steps_ - self.first_step_) / self.total_steps_
-            net.da_coefficient_ = self.weight * ganin_factor(progress)
-        else:
-            net.da_coefficient_ = self.weight
+        progress = (net.optimizer_steps_ - self.first_step_) / self.total_steps_
+        net.da_coefficient_ = self.coefficient(progress)
 
     def on_epoch_end(self, net, **kwargs):
         net.history.record("da_weight", float(net.da_coefficient_))

@@ -32,7 +32,8 @@ class ImageDataset(torch.utils.data.Dataset):
         from sktransfer.io import decode_image
 
         index = self.positions[i]
-        return self.transform(decode_image(self.items[index], index))
+        draft = getattr(self.transform, "draft_size", None)  # large JPEGs
+        return self.transform(decode_image(self.items[index], index, draft))
 
 
 class TensorRowsDataset(torch.utils.data.Dataset):

@@ -27,8 +27,9 @@ def run_inference(
     The module is put in eval mode and run under ``torch.inference_mode`` and
     the requested autocast precision; each batch's output is moved to the CPU
     as soon as it is computed, so memory holds one batch of inputs at a time.
-    Items are decoded by the dataset, in ``num_workers`` DataLoader worker
-    processes when > 0, overlapping the forward pass.
+    Items are decoded by the dataset, overlapping the forward pass: in
+    ``num_workers`` DataLoader worker processes when > 0, else in a few
+    background threads of this process (`sktransfer.engine._prefetch`).
 
     Parameters
     ----------
@@ -54,7 +55,42 @@ def run_inference(
     outputs : ndarray of shape (len(dataset), n_features), dtype float32
     """
     torch = import_optional("torch")
-    loader = torch.utils.data.DataLoader(
+    loader = _batches(dataset, batch_size, num_workers, collate_fn, device)
+    module.eval()
+    # a runtime's runner (not a torch module) reads NCHW: no layout change
+    channels_last = channels_last and isinstance(module, torch.nn.Module)
+    out = None
+    start = 0
+    limit = [batch_size]  # largest batch that fitted in GPU memory so far
+    batches = iter(loader)
+    try:
+        with torch.inference_mode(), autocast(device, precision):
+            for batch in progress(
+                batches, total=len(loader), desc=desc, verbose=verbose
+            ):
+                if isinstance(batch, torch.Tensor):
+                    batch = batch.to(device, non_blocking=True)
+                    if channels_last and batch.ndim == 4:
+                        batch = batch.contiguous(memory_format=torch.channels_last)
+                result = forward_with_backoff(module, batch, limit)
+                result = result.float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(dataset), result.shape[1]), dtype=np.float32)
+                out[start : start + len(result)] = result
+                start += len(result)
+    finally:  # stops the decode threads when the forward pass failed
+        getattr(batches, "close", lambda: None)()
+    return out
+
+
+def _batches(dataset, batch_size, num_workers, collate_fn, device):
+    """Worker processes when asked, else decode threads ahead of the forward pass."""
+    torch = import_optional("torch")
+    if num_workers == 0:
+        from sktransfer.engine._prefetch import ThreadedBatches
+
+        return ThreadedBatches(dataset, batch_size, collate_fn)
+    return torch.utils.data.DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=False,
@@ -63,22 +99,6 @@ def run_inference(
         pin_memory=device.type == "cuda",
         persistent_workers=False,
     )
-    module.eval()
-    out = None
-    start = 0
-    limit = [batch_size]  # largest batch that fitted in GPU memory so far
-    with torch.inference_mode(), autocast(device, precision):
-        for batch in progress(loader, total=len(loader), desc=desc, verbose=verbose):
-            if isinstance(batch, torch.Tensor):
-                batch = batch.to(device, non_blocking=True)
-                if channels_last and batch.ndim == 4:
-                    batch = batch.contiguous(memory_format=torch.channels_last)
-            result = forward_with_backoff(module, batch, limit).float().cpu().numpy()
-            if out is None:
-                out = np.empty((len(dataset), result.shape[1]), dtype=np.float32)
-            out[start : start + len(result)] = result
-            start += len(result)
-    return out
 
 
 def forward_with_backoff(module, batch, limit):

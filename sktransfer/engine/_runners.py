@@ -124,8 +124,9 @@ class SentenceRunner:
         self, texts, *, batch_size=32, prompt=None, show_progress_bar=False, **_
     ):
         from sktransfer.engine._progress import progress
+        from sktransfer.engine._text_inference import length_order
 
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        order = length_order(texts)
         starts = range(0, len(texts), batch_size)
         out = None
         for start in progress(

@@ -28,7 +28,9 @@ __all__ = [
     "Runtime",
     "export_key",
     "export_onnx",
+    "prune_exports",
     "runtime_folder",
+    "weights_digest",
 ]
 
 RUNTIMES = ("auto", "torch", "onnx", "openvino")
@@ -95,6 +97,49 @@ def export_key(fingerprint, module, inputs):
         digest.update(str(part).encode())
         digest.update(b"\x00")
     return digest.hexdigest()[:32]
+
+
+def weights_digest(module):
+    """A hash of ``module``'s state (names, dtypes, shapes and bytes of every tensor).
+
+    What keys the export of a fitted (fine-tuned) network: equal digests mean
+    equal weights and buffers.
+    """
+    torch = import_optional("torch")
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}:{flat.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def prune_exports(folder, keep, min_age_s=3600.0):
+    """Remove all but the ``keep`` most recently written export folders in ``folder``.
+
+    For exports that are made per fitted network (fine-tuned weights), which
+    would otherwise pile up. A folder written in the last ``min_age_s`` seconds
+    is never removed, so a concurrent process does not lose the file it is
+    about to load (a lost file is exported again).
+    """
+    import shutil
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    entries = []
+    for entry in folder.iterdir():
+        try:
+            if entry.is_dir():
+                entries.append((entry.stat().st_mtime, entry))
+        except OSError:  # removed meanwhile by another process
+            continue
+    entries.sort(reverse=True)
+    now = time.time()
+    for mtime, entry in entries[keep:]:
+        if now - mtime >= min_age_s:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def export_onnx(module, example, dynamic_axes, path):

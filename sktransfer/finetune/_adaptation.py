@@ -1,4 +1,8 @@
-"""Domain adaptation inside fine-tuning: DANN, Deep CORAL and AdaBN.
+"""The torch parts of domain adaptation inside fine-tuning: DANN, Deep CORAL, AdaBN.
+
+The methods themselves (what each needs, its schedule, its hooks) are the
+classes of `sktransfer.finetune._da_methods`; this module holds their loss
+modules and the BatchNorm re-estimation.
 
 * **DANN** (Ganin & Lempitsky, ICML 2015; Ganin et al., JMLR 2016): a small
   domain classifier learns to tell source features from target features; a
@@ -22,12 +26,9 @@ torch = import_optional("torch")
 __all__ = [
     "CORALLoss",
     "DANNLoss",
-    "adapt_batchnorm",
     "batchnorm_layers",
     "batchnorm_state_keys",
-    "check_adaptation",
     "coral_loss",
-    "domain_loss",
     "even_batches",
     "gradient_reversal",
     "reestimate_batchnorm",
@@ -186,56 +187,3 @@ def even_batches(n_rows, batch_size):
     """
     n_batches = max(1, n_rows // batch_size)
     return [chunk.tolist() for chunk in np.array_split(np.arange(n_rows), n_batches)]
-
-
-def domain_loss(method, n_features):
-    """The loss module of ``"dann"`` (a domain classifier) or ``"coral"``."""
-    return DANNLoss(n_features) if method == "dann" else CORALLoss()
-
-
-def check_adaptation(estimator, spec, module, plan, target_idx):
-    """Clear errors for a domain adaptation option the set-up cannot honour."""
-    method = estimator.domain_adaptation
-    if method is None:
-        return
-    if target_idx is None or len(target_idx) == 0:
-        raise ValueError(f"domain_adaptation={method!r} needs target rows")
-    if method in ("dann", "coral") and not plan.trained:
-        raise ValueError(
-            f"domain_adaptation={method!r} aligns the backbone's features by "
-            f"training the backbone, but strategy={estimator.strategy!r} (with "
-            f"freeze={estimator.freeze!r}) trains no parameter of backbone "
-            f"{spec.name!r}, so the features cannot move. Use strategy='top', "
-            f"'full' or 'gradual'; or domain_adaptation='adabn'; or align frozen "
-            f"embeddings with an adapter (sktransfer.adapt.CORALAdapter, ...)."
-        )
-    if method == "adabn" and not batchnorm_layers(module.backbone):
-        raise ValueError(
-            f"domain_adaptation='adabn' re-estimates BatchNorm statistics on the "
-            f"target rows, but backbone {spec.name!r} has no BatchNorm layer "
-            f"(transformers use LayerNorm). Use domain_adaptation='dann' or "
-            f"'coral' with strategy='top' or 'full' instead."
-        )
-    if method == "adabn" and len(target_idx) < 2:
-        raise ValueError(
-            "domain_adaptation='adabn' needs at least 2 target rows to estimate "
-            f"BatchNorm statistics, got {len(target_idx)}"
-        )
-
-
-def adapt_batchnorm(estimator, module, data, positions, spec, device):
-    """AdaBN: BatchNorm statistics of ``module.backbone`` from the rows at ``positions``."""
-    positions = [int(p) for p in positions]
-    dataset = estimator._input_dataset(data, positions, False, spec)
-    collate = None
-    if spec.modality == "text":
-        from sktransfer.finetune._module import TextCollate
-
-        collate = TextCollate(estimator._tokenizer(module), with_targets=False)
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=even_batches(len(positions), estimator.batch_size),
-        collate_fn=collate,
-        num_workers=getattr(estimator, "num_workers", 0),
-    )
-    reestimate_batchnorm(module.backbone.to(device), loader, device)

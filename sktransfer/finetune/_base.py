@@ -14,22 +14,27 @@ from sklearn.utils.validation import (
 )
 
 from sktransfer._optional import import_optional
-from sktransfer.backbones import backbone_modality, get_backbone
 from sktransfer.backbones._checkpoint import load_weights, save_weights
 from sktransfer.backbones._keras import pack_keras_backbone, unpack_keras_backbone
 from sktransfer.engine._device import PRECISIONS
+from sktransfer.engine._raw_inputs import RawInputMixin
+from sktransfer.engine._runtime import RUNTIMES
+from sktransfer.finetune._da_methods import (
+    DA_METHODS,
+    DomainAdaptationMethod,
+    method_names,
+)
 from sktransfer.finetune._features import FeaturesMixin
 from sktransfer.finetune._persist import changed_keys
 from sktransfer.finetune._routing import RoutedParamsMixin
-from sktransfer.io._sequence import check_column, record_column
+from sktransfer.io._domain import with_masked_labels
 
 __all__ = ["BaseFineTuner"]
 
 STRATEGIES = ("head", "top", "full", "gradual")
-DOMAIN_ADAPTATION = ("dann", "coral", "adabn")
 
 
-class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
+class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimator):
     """Base class of the fine-tuning estimators.
 
     Subclasses combine an input mixin (images or texts: ``_modality``,
@@ -38,9 +43,10 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
     regression: ``_prepare_targets``, ``_n_outputs``, ``_criterion``,
     ``_stratify``, ``_target_callbacks``). Extra ``prefix__param`` keyword
     arguments are stored as they are and routed to the skorch net at fit.
+    Spec resolution, the input column, the probe of the feature width and
+    the input tags are the raw-input core shared with the embedders
+    (`sktransfer.engine._raw_inputs`).
     """
-
-    _modality = None
 
     # with domain adaptation, sample_domain is requested when routing is on
     __metadata_request__fit = {"sample_domain": True}
@@ -64,34 +70,24 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         "accumulation_steps": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [None, Interval(Integral, 1, None, closed="left")],
-        "domain_adaptation": [None, StrOptions(set(DOMAIN_ADAPTATION))],
+        # a live view of the registry: a method registered later is accepted
+        "domain_adaptation": [
+            None,
+            StrOptions(DA_METHODS.keys()),
+            DomainAdaptationMethod,
+        ],
         "da_weight": [Interval(Real, 0, None, closed="left")],
         "pretrained": ["boolean"],
         "device": [str, object],
         "precision": [StrOptions(set(PRECISIONS))],
+        "runtime": [StrOptions(set(RUNTIMES))],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose", StrOptions({"auto"})],
     }
 
-    @property
-    def _handles_masked_labels(self):
-        # make_da_pipeline leaves the estimator unwrapped: it takes the masked
-        # target rows itself when it adapts
-        return self.domain_adaptation is not None
-
     # -- fitting -----------------------------------------------------------
-    def _resolve_spec(self):
-        spec = get_backbone(self.backbone, modality=self._modality)
-        if spec.modality not in (self._modality, "numeric"):
-            raise ValueError(
-                f"backbone {spec.name!r} is a {spec.modality} backbone; "
-                f"{type(self).__name__} needs a {self._modality} backbone "
-                f"(or a numeric toy backbone)"
-            )
-        return spec
-
     def _validate_X_y(self, X, y, spec, reset=True):
         """Validated inputs (items or float32 array) and y as an array."""
         if y is None:
@@ -121,9 +117,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         from sktransfer.finetune._domains import validate_domains
 
         return validate_domains(self, X, y, sample_domain, spec, reset=reset)
-
-    def _record_column(self, X):
-        record_column(self, X)
 
     def _sample_weights(self, sample_weight, n_samples):
         if sample_weight is None:
@@ -165,6 +158,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         torch = import_optional("torch")
         from sktransfer.engine._device import resolve_device, resolve_precision
         from sktransfer.finetune import _contrastive, _trainer
+        from sktransfer.finetune._config import training_config
 
         self._check_routed_params()
         spec = self._resolve_spec()
@@ -173,8 +167,8 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
             if sample_domain is not None:
                 raise ValueError(
                     f"{type(self).__name__}.fit got sample_domain but "
-                    f"domain_adaptation=None: set domain_adaptation to 'dann', "
-                    f"'coral' or 'adabn' to use target rows, or leave sample_domain "
+                    f"domain_adaptation=None: set domain_adaptation to "
+                    f"{method_names()} to use target rows, or leave sample_domain "
                     f"out"
                 )
             data, y = self._validate_X_y(X, y, spec, reset=not warm)
@@ -211,8 +205,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
             valid_idx = None if valid_idx is None else source_idx[valid_idx]
             trainer = _contrastive if self.strategy == "contrastive" else _trainer
             result = trainer.train(
-                self,
-                spec=spec,
+                training_config(self, spec, n_outputs),
                 module=module,
                 data=data,
                 targets=targets,
@@ -243,10 +236,7 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
             if not self.pretrained
             else changed_keys(module, self._trained_names)
         )
-        if self.domain_adaptation == "adabn":
-            from sktransfer.finetune._adaptation import batchnorm_state_keys
-
-            stored |= set(batchnorm_state_keys(module))  # re-estimated statistics
+        stored |= set(result.adapted_keys)  # e.g. re-estimated BatchNorm statistics
         if warm:
             stored |= set(getattr(self, "_stored_keys", ()))
         self._stored_keys = [key for key in module.state_dict() if key in stored]
@@ -262,21 +252,12 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         return TransferModule(backbone, torch.nn.Linear(dim, n_outputs))
 
     def _feature_dim(self, backbone, spec):
-        if spec.output_dim:
-            return int(spec.output_dim)
-        model = backbone.model
-        for method in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
-            dim = getattr(model, method, lambda: None)()
-            if dim:
-                return int(dim)
-        if spec.modality == "numeric":
-            probe = np.zeros((1, self.n_features_in_), dtype=np.float32)
-        elif spec.modality == "image":
-            height, width = self._preprocessing().crop_size
-            probe = np.zeros((1, height, width, 3), dtype=np.uint8)
-        else:
-            probe = ["probe"]
-        return self._run(backbone, probe, spec, verbose=0).shape[1]
+        return self._output_dim(
+            spec,
+            backbone.model,
+            lambda probe: self._run(backbone, probe, spec, verbose=0),
+            declared=spec.output_dim,
+        )
 
     # -- running the network ------------------------------------------------
     def _run(self, part, data, spec=None, positions=None, verbose=None):
@@ -329,9 +310,6 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         self._check_column(X)
         return self._validate_raw(X)
 
-    def _check_column(self, X):
-        check_column(self, X)
-
     @property
     def net_(self):
         """The skorch net of the last ``fit`` (callbacks, optimizer; not pickled)."""
@@ -357,11 +335,11 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, BaseEstimator):
         super().__setstate__(unpack_keras_backbone(state))
 
     def __sklearn_tags__(self):
+        # the raw-input tags come from RawInputMixin; with domain adaptation,
+        # fit takes the masked target rows itself (make_da_pipeline leaves it
+        # unwrapped)
         tags = super().__sklearn_tags__()
-        if backbone_modality(self.backbone, default=self._modality) != "numeric":
-            tags.input_tags.two_d_array = False
-            tags.input_tags.string = self._modality == "text"
-        return tags
+        return with_masked_labels(tags, self.domain_adaptation is not None)
 
 
 def _spread(values, source):

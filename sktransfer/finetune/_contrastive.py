@@ -24,6 +24,8 @@ import numpy as np
 from sktransfer._optional import import_optional
 from sktransfer.engine._progress import plain_print, show_progress
 from sktransfer.finetune._blocks import make_plan
+from sktransfer.finetune._config import TrainResult
+from sktransfer.finetune._da_methods import method_label
 from sktransfer.finetune._module import BODY_PREFIX
 from sktransfer.finetune._pairs import (
     ContrastiveModule,
@@ -35,7 +37,6 @@ from sktransfer.finetune._pairs import (
     sample_pairs,
     sample_views,
 )
-from sktransfer.finetune._trainer import TrainResult
 
 torch = import_optional("torch")
 skorch = import_optional("skorch")
@@ -63,17 +64,16 @@ class NextRound(skorch.callbacks.Callback):
         dataset_train.epoch = len(net.history) - 1
 
 
-def resolve_loss(estimator):
+def resolve_loss(loss, modality):
     """``contrastive_loss`` with ``"auto"`` resolved (SupCon for images)."""
-    if estimator.contrastive_loss != "auto":
-        return estimator.contrastive_loss
-    return "supcon" if estimator._modality == "image" else "cosine"
+    if loss != "auto":
+        return loss
+    return "supcon" if modality == "image" else "cosine"
 
 
 def train(
-    estimator,
+    config,
     *,
-    spec,
     module,
     data,
     targets,
@@ -89,42 +89,39 @@ def train(
 
     Same arguments and result as `sktransfer.finetune._trainer.train`.
     """
-    if estimator.domain_adaptation is not None:
+    if config.adaptation is not None:
         raise ValueError(
             f"strategy='contrastive' does not combine with domain_adaptation="
-            f"{estimator.domain_adaptation!r}; use strategy='top' or 'full'"
+            f"{method_label(config.adaptation)}; use strategy='top' or 'full'"
         )
     seed = int(torch.randint(np.iinfo(np.int32).max, (1,)).item())
     random_state = np.random.RandomState(seed)
     if valid_idx is not None and not _enough_to_validate(targets, valid_idx):
         train_idx, valid_idx = np.sort(np.r_[train_idx, valid_idx]), None
-    loss = resolve_loss(estimator)
-    plan = _body_plan(estimator, module, spec)
+    loss = resolve_loss(config.contrastive_loss, config.modality)
+    plan = _body_plan(config, module)
     module.to(device)
     train_ds = _pair_dataset(
-        estimator, spec, module, data, targets, weights, train_idx, loss, random_state
+        config, data, targets, weights, train_idx, loss, random_state
     )
     valid_ds = None
     if valid_idx is not None:
         valid_ds = _pair_dataset(
-            estimator, spec, module, data, targets, weights, valid_idx, loss,
-            random_state, validation=True,
+            config, data, targets, weights, valid_idx, loss, random_state,
+            validation=True,
         )  # fmt: skip
-    net = _make_net(
-        estimator, spec, module, plan, loss, (train_ds, valid_ds), device, precision
-    )
+    net = _make_net(config, module, plan, loss, (train_ds, valid_ds), device, precision)
     net.initialize()
     if history is not None:
         net.history_ = history
     net.set_trainable({BODY_PREFIX + name for name in plan.trained})
     net.partial_fit(train_ds)
     labelled = train_idx if valid_idx is None else np.sort(np.r_[train_idx, valid_idx])
-    l2 = _solve_head(estimator, module, data, targets, weights, labelled, spec, seed)
+    l2 = _solve_head(config, module, data, targets, weights, labelled, seed)
     trained = {BODY_PREFIX + name for name in plan.trained}
     trained |= {f"head.{name}" for name, _ in module.head.named_parameters()}
-    result = TrainResult(net=net, trained_names=trained)
-    result.head_l2 = l2  # the strength used (chosen by CV with "auto")
-    return result
+    # head_l2: the strength used (chosen by CV with "auto")
+    return TrainResult(net=net, trained_names=frozenset(trained), head_l2=l2)
 
 
 def _enough_to_validate(targets, valid_idx):
@@ -133,11 +130,12 @@ def _enough_to_validate(targets, valid_idx):
     return counts.min() >= 2
 
 
-def _body_plan(estimator, module, spec):
-    modality = "image" if estimator._modality == "image" else "text"
-    rate = estimator.backbone_lr or BODY_LR[modality]
+def _body_plan(config, module):
+    spec = config.spec
+    modality = "image" if config.modality == "image" else "text"
+    rate = config.backbone_lr or BODY_LR[modality]
     body = module.backbone.model
-    strategy, unfreeze, freeze = "full", "all", estimator.freeze
+    strategy, unfreeze, freeze = "full", "all", config.freeze
     if modality == "image" and spec.modality == "image":
         strategy, unfreeze, freeze = _image_recipe(body, spec, freeze)
     plan = make_plan(
@@ -155,7 +153,7 @@ def _body_plan(estimator, module, spec):
     if not plan.trained:
         raise ValueError(
             f"strategy='contrastive' trains the backbone, but freeze="
-            f"{estimator.freeze!r} freezes every parameter of {spec.name!r}"
+            f"{config.freeze!r} freezes every parameter of {spec.name!r}"
         )
     return plan
 
@@ -181,60 +179,46 @@ def _image_recipe(body, spec, freeze):
 
 
 def _pair_dataset(
-    estimator, spec, module, data, targets, weights, positions, loss, random_state,
-    validation=False,
-):  # fmt: skip
+    config, data, targets, weights, positions, loss, random_state, validation=False
+):
     labels = targets[positions]
-    iterations = 1 if validation else estimator.contrastive_iterations
+    iterations = 1 if validation else config.contrastive_iterations
     if loss == "cosine":
         rounds = sample_pairs(labels, n_rounds(labels, iterations), random_state)
     else:
         rounds = sample_views(labels, iterations, random_state)
-    augment = not validation and estimator._augment_enabled(True)
-    if augment and spec.modality == "image" and not callable(estimator.augment):
-        from sktransfer.engine._augment import TrainImageTransform
-        from sktransfer.engine._data import ImageDataset
-
-        views = TrainImageTransform(
-            estimator._preprocessing(), scale=IMAGE_RECIPE["crop_scale"]
-        )
-        inputs = ImageDataset(data, views, list(positions))
-    else:
-        inputs = estimator._input_dataset(data, list(positions), augment, spec)
+    augment = not validation and config.augments(True)
+    inputs = None
+    if augment and config.spec.modality == "image":
+        inputs = config.image_views(data, positions, IMAGE_RECIPE["crop_scale"])
+    if inputs is None:
+        inputs = config.input_dataset(data, list(positions), augment)
     return PairDataset(inputs, rounds, weights[positions], loss == "cosine")
 
 
-def _stack(estimator, module, spec):
-    """List of inputs -> the backbone's batch."""
-    if spec.modality == "text":
-        from sktransfer.finetune._module import TextCollate
-
-        return TextCollate(estimator._tokenizer(module), with_targets=False)
-    return torch.stack
-
-
-def _make_net(estimator, spec, module, plan, loss, datasets, device, precision):
+def _make_net(config, module, plan, loss, datasets, device, precision):
     from sktransfer.engine._training import TransferNet
     from sktransfer.finetune._trainer import _callbacks
 
     helper = import_optional("skorch.helper")
     train_ds, valid_ds = datasets
-    distance = estimator.contrastive_distance
+    distance = config.contrastive_distance
     criterion = CosinePairLoss if loss == "cosine" else SupConLoss
     criterion_kwargs = {} if loss == "cosine" else {"criterion__distance": distance}
-    collate = PairCollate(_stack(estimator, module, spec))
-    callbacks = _callbacks(estimator, [(0, set())], valid_ds is not None, True, False)
+    # a list of inputs -> the backbone's batch
+    collate = PairCollate(config.input_collate(module) or torch.stack)
+    callbacks = _callbacks(config, [(0, set())], valid_ds is not None, True, False)
     iterator_kwargs = {
         "iterator_train__shuffle": True,
         "iterator_train__collate_fn": collate,
         "iterator_valid__collate_fn": collate,
     }
-    show = show_progress(estimator.verbose)
+    show = show_progress(config.verbose)
     if not show:
         iterator_kwargs["callbacks__print_log"] = None
     else:  # skorch's table, without colour codes in logs
         iterator_kwargs["callbacks__print_log__sink"] = plain_print
-    workers = getattr(estimator, "num_workers", 0)
+    workers = config.num_workers
     if workers:
         iterator_kwargs["iterator_train__num_workers"] = workers
         iterator_kwargs["iterator_valid__num_workers"] = workers
@@ -247,29 +231,29 @@ def _make_net(estimator, spec, module, plan, loss, datasets, device, precision):
         optimizer=torch.optim.AdamW,
         lr=groups[0][1],
         max_epochs=len(train_ds.rounds),
-        batch_size=max(1, estimator.batch_size // 2),  # pairs: two inputs each
+        batch_size=max(1, config.batch_size // 2),  # pairs: two inputs each
         train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
         callbacks=[*callbacks, ("next_round", NextRound())],
         verbose=int(show),
         device=str(device),
         param_groups=groups,
         precision=precision,
-        accumulation_steps=estimator.accumulation_steps,
-        optimizer__weight_decay=estimator.weight_decay,
-        **{**criterion_kwargs, **iterator_kwargs, **estimator._routed_params()},
+        accumulation_steps=config.accumulation_steps,
+        optimizer__weight_decay=config.weight_decay,
+        **{**criterion_kwargs, **iterator_kwargs, **config.routed_params},
     )
 
 
-def _solve_head(estimator, module, data, targets, weights, positions, spec, seed):
+def _solve_head(config, module, data, targets, weights, positions, seed):
     """Fit ``module.head`` exactly on the trained body's features; the L2 used."""
     from sktransfer.finetune._head import solve_head
 
-    features = estimator._run(module.backbone, data, spec, positions=list(positions))
+    features = config.features(module.backbone, data, positions=list(positions))
     weight, bias, l2 = solve_head(
         features,
         targets[positions],
         "classification",
-        estimator.head_l2,
+        config.head_l2,
         sample_weight=weights[positions],
         n_classes=module.head.out_features,
         random_state=seed,

@@ -1,6 +1,69 @@
 """Parameter documentation shared by the four fine-tuning estimators."""
 
+import textwrap
+
+from sktransfer.finetune._da_methods import (
+    DA_METHODS,
+    DomainAdaptationMethod,
+    describe_methods,
+)
+
 __all__ = ["CONTRASTIVE", "PARAMS", "build_docstring"]
+
+
+def _entry(header, text):
+    """A numpydoc parameter entry: ``header``, then ``text`` wrapped and indented."""
+    body = textwrap.fill(
+        text,
+        width=76,
+        initial_indent="    ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return f"{header}\n{body}"
+
+
+def _domain_adaptation_doc():
+    """The ``domain_adaptation`` entry, from the methods' registry."""
+    names = ", ".join(f'"{name}"' for name in DA_METHODS)
+    trainable = [
+        f'``"{name}"``'
+        for name, cls in DA_METHODS.items()
+        if cls.requires_trainable_backbone
+    ]
+    return _entry(
+        f"domain_adaptation : {{{names}}}, DomainAdaptationMethod or None, "
+        f"default=None",
+        "Unsupervised domain adaptation inside fine-tuning. ``fit`` then takes "
+        "the labelled source rows and the unlabelled target rows stacked in "
+        "``X``, the target rows' labels masked (``-1`` for classes, ``NaN`` for "
+        "regression) and/or a ``sample_domain`` (positive: source, negative: "
+        "target), as the adapters of `sktransfer.adapt` do. The task loss sees "
+        "the source rows only; the validation split is drawn from them. "
+        + describe_methods()
+        + f" {' and '.join(trainable)} need backbone parameters that train "
+        '(``strategy`` other than ``"head"``; an error otherwise). An instance '
+        "of a `sktransfer.finetune.DomainAdaptationMethod` subclass is a method "
+        "of one's own (copied at fit). Without it (``None``), ``-1`` is an "
+        "ordinary label and ``NaN`` targets are an error.",
+    )
+
+
+def _da_weight_doc():
+    """The ``da_weight`` entry: the loss weight of the registered methods."""
+    unused = [
+        f'``"{name}"``'
+        for name, cls in DA_METHODS.items()
+        if cls.build_loss is DomainAdaptationMethod.build_loss
+    ]
+    return _entry(
+        "da_weight : float >= 0, default=1.0",
+        "Weight of the domain loss: the (largest) coefficient of the method's "
+        "loss, along its schedule (see ``domain_adaptation``). Unused by "
+        f"{' and '.join(unused) or 'methods without a loss'}.",
+    )
+
 
 PARAMS = {
     "backbone_image": """\
@@ -107,35 +170,8 @@ validation_fraction : float in (0, 1), default=0.1
 n_iter_no_change : int, default=5
     Early stopping: stop after this many epochs without a better validation
     loss. ``None`` never stops early (the best epoch is still restored).""",
-    "domain_adaptation": """\
-domain_adaptation : {"dann", "coral", "adabn"} or None, default=None
-    Unsupervised domain adaptation inside fine-tuning. ``fit`` then takes
-    the labelled source rows and the unlabelled target rows stacked in
-    ``X``, the target rows' labels masked (``-1`` for classes, ``NaN`` for
-    regression) and/or a ``sample_domain`` (positive: source, negative:
-    target), as the adapters of `sktransfer.adapt` do. The task loss sees
-    the source rows only; the validation split is drawn from them.
-    ``"dann"`` (Ganin & Lempitsky, 2015): a domain classifier (MLP, two
-    hidden layers of 256) on the backbone's features, behind a gradient
-    reversal layer; each source batch is paired with a target batch.
-    ``"coral"`` (Deep CORAL, Sun & Saenko, 2016): ``da_weight`` times the
-    distance between the source and target feature covariances,
-    ``||C_s - C_t||_F^2 / (4 d^2)``, per pair of batches. Both need
-    backbone parameters that train (``strategy`` other than ``"head"``;
-    an error otherwise). ``"adabn"`` (Li et al., 2016): the BatchNorm
-    running statistics of the backbone are re-estimated on the source rows
-    before training and on the target rows after it, so predictions
-    normalise with the target's statistics; any strategy, but the backbone
-    needs BatchNorm layers (an error otherwise). Without it (``None``),
-    ``-1`` is an ordinary label and ``NaN`` targets are an error.""",
-    "da_weight": """\
-da_weight : float >= 0, default=1.0
-    Weight of the domain loss. ``"dann"``: the largest coefficient of the
-    gradient reversal, reached along Ganin's schedule
-    ``da_weight * (2 / (1 + exp(-10 p)) - 1)``, ``p`` the fraction of the
-    optimizer steps done (the domain classifier itself always learns at
-    full rate). ``"coral"``: the constant weight of the CORAL loss.
-    Unused by ``"adabn"``.""",
+    "domain_adaptation": _domain_adaptation_doc(),
+    "da_weight": _da_weight_doc(),
     "class_weight": """\
 class_weight : dict, "balanced" or None, default=None
     Weights of the classes in the loss; ``"balanced"`` weights each class
@@ -191,6 +227,12 @@ image_size : int, default=None
     "max_length": """\
 max_length : int, default=None
     Truncate texts to this many tokens; ``None`` keeps the model's limit.""",
+    "prompt": """\
+prompt : str, default=None
+    Text prepended to every input, in training and prediction alike (e.g.
+    ``"query: "`` for models trained with prompts), as `TextEmbedder`'s
+    ``prompt``: a sentence-transformer tokenizes it with the input, as its
+    ``encode(prompt=...)`` does.""",
     "pretrained": """\
 pretrained : bool, default=True
     ``False`` starts from randomly initialised weights of the same
@@ -202,6 +244,23 @@ device : str or torch.device, default="auto"
 precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
     ``"auto"``: fp32 on CPU; autocast bf16 (or fp16 with loss scaling) on
     CUDA.""",
+    "runtime": """\
+runtime : {"auto", "torch", "onnx", "openvino"}, default="auto"
+    What runs the fitted network after ``fit`` (``predict``,
+    ``predict_proba``, ``decision_function``, ``transform``, ``score``);
+    training always runs in torch. At the end of ``fit`` the fine-tuned
+    backbone is exported to ONNX (once per distinct weights: cached on disk,
+    keyed by a hash of the weights, the architecture and the preprocessing),
+    checked against torch on a probe batch and loaded in ONNX Runtime or
+    OpenVINO; the linear head runs in torch on its features, and texts are
+    tokenised in Python. ``"auto"``: OpenVINO, else ONNX Runtime, when
+    installed (the ``cpu-runtimes`` extra) and exact (features equal to
+    torch fp32 to a cosine >= 0.9999); torch on CUDA, for numeric toy
+    backbones, or when neither is installed. If the export or the check
+    fails, one ``RuntimeWarning`` says why and torch runs. ``runtime_`` says
+    what is used; an unpickled estimator rebuilds the session at its first
+    prediction (torch, with one warning, where the runtime is not
+    installed).""",
     "num_workers": """\
 num_workers : int, default=0
     DataLoader worker processes decoding and augmenting images.""",
@@ -225,8 +284,8 @@ verbose : "auto", bool or int, default="auto"
     Progress: a bar per epoch ("training epoch 3/10", one tick a batch)
     and skorch's epoch table (colour codes only on a terminal). With
     "auto", shown when someone watches (a terminal or a notebook; never in
-    joblib or Dask workers, nor when the ``CI`` variable is set); 0 never,
-    1 always.""",
+    joblib or Dask workers, nor when the ``CI`` variable is set); 0 or
+    False never, True or any other int always.""",
     "kwargs": """\
 **kwargs
     skorch-style routed parameters: ``optimizer__<name>`` (AdamW's
@@ -265,6 +324,7 @@ COMMON_RUNTIME = [
     "pretrained",
     "device",
     "precision",
+    "runtime",
     "callbacks",
     "warm_start",
     "random_state",

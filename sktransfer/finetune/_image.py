@@ -29,6 +29,9 @@ history_ : skorch.callbacks.History
     domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
+runtime_ : {"torch", "onnx", "openvino"}
+    What runs the fitted network (see ``runtime``), decided at the end of
+    ``fit``.
 head_l2_ : float or None
     The L2 penalty of the solved head (``strategy="head"``) or of the probe
     the head started from (``head_init="probe"``); None when the head was
@@ -88,6 +91,7 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         pretrained=True,
         device="auto",
         precision="auto",
+        runtime="auto",
         num_workers=0,
         callbacks=None,
         warm_start=False,
@@ -125,6 +129,7 @@ class ImageClassifier(ImageInputMixin, ClassifierFineTuner):
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.num_workers = num_workers
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -167,6 +172,7 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         pretrained=True,
         device="auto",
         precision="auto",
+        runtime="auto",
         num_workers=0,
         callbacks=None,
         warm_start=False,
@@ -199,6 +205,7 @@ class ImageRegressor(ImageInputMixin, RegressorFineTuner):
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.num_workers = num_workers
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -211,9 +218,9 @@ _IMAGE_PARAMS = ["backbone_image", *COMMON_TRAINING]
 _IMAGE_RUNTIME = [
     "augment",
     "image_size",
-    *COMMON_RUNTIME[:3],
+    *COMMON_RUNTIME[:4],
     "num_workers",
-    *COMMON_RUNTIME[3:],
+    *COMMON_RUNTIME[4:],
 ]
 
 ImageClassifier.__doc__ = build_docstring(

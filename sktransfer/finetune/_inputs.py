@@ -1,9 +1,9 @@
-"""How the fine-tuning estimators read images and texts."""
+"""How the fine-tuning estimators read images and texts.
 
-import dataclasses
-import math
-
-import numpy as np
+What they share with the embedders (spec, column, preprocessing at
+``image_size``, the feature-width probe, the length-sorted text loop) is in
+`sktransfer.engine._raw_inputs` and `sktransfer.engine._text_inference`.
+"""
 
 from sktransfer.io import check_image_input, check_text_input
 
@@ -29,18 +29,6 @@ class ImageInputMixin:
     def _validate_raw(self, X):
         items, _ = check_image_input(X)
         return items
-
-    def _preprocessing(self):
-        spec = getattr(self, "_spec", None) or self._resolve_spec()
-        config = spec.preprocessing
-        if self.image_size is None:
-            return config
-        crop_pct = config.crop_size[0] / config.resize_size
-        return dataclasses.replace(
-            config,
-            crop_size=(self.image_size, self.image_size),
-            resize_size=int(math.floor(self.image_size / crop_pct)),
-        )
 
     def _augment_enabled(self, backbone_trains):
         if self.augment == "auto":
@@ -113,12 +101,24 @@ class TextInputMixin:
         return [data[p] for p in positions]
 
     def _tokenizer(self, module):
-        from sktransfer.finetune._module import SentenceEmbedding, tokenizer_of
+        """Texts -> the backbone's batch, ``prompt`` included (None: the texts).
 
-        backbone = module.backbone
+        ``module`` is the whole network or its backbone. A sentence-transformer
+        tokenizes with its own ``preprocess(texts, prompt=prompt)``, as its
+        ``encode`` does (a pooling that leaves the prompt's tokens out is told
+        how many there are); a module that takes strings gets
+        ``prompt + text``.
+        """
+        from sktransfer.finetune._module import (
+            PromptedTexts,
+            SentenceEmbedding,
+            tokenizer_of,
+        )
+
+        backbone = getattr(module, "backbone", module)
         if isinstance(backbone, SentenceEmbedding):
-            return tokenizer_of(backbone.model)
-        return None
+            return tokenizer_of(backbone.model, self.prompt)
+        return PromptedTexts(self.prompt) if self.prompt else None
 
     def _collate(self, module, spec):
         from sktransfer.finetune._module import TextCollate
@@ -137,27 +137,16 @@ class TextInputMixin:
         return PlainBackbone(body)
 
     def _run_raw(self, part, data, positions, device, precision, verbose):
-        from sktransfer.engine._inference import run_inference
-        from sktransfer.finetune._module import SentenceEmbedding, TextCollate
+        from sktransfer.engine._text_inference import run_text_inference
+        from sktransfer.finetune._module import TextCollate
 
         texts = list(data) if positions is None else [data[p] for p in positions]
-        backbone = getattr(part, "backbone", part)
-        tokenize = None
-        if isinstance(backbone, SentenceEmbedding):
-            from sktransfer.finetune._module import tokenizer_of
-
-            tokenize = tokenizer_of(backbone.model)
-        order = np.argsort([-len(text) for text in texts], kind="stable")
-        sorted_out = run_inference(
+        return run_text_inference(
             part,
-            [texts[i] for i in order],
+            texts,
             batch_size=self.batch_size,
             device=device,
             precision=precision,
-            collate_fn=TextCollate(tokenize, with_targets=False),
+            collate_fn=TextCollate(self._tokenizer(part), with_targets=False),
             verbose=verbose,
-            desc="embedding texts",
         )
-        out = np.empty_like(sorted_out)
-        out[order] = sorted_out
-        return out

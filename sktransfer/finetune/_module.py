@@ -1,5 +1,7 @@
 """The trainable network: a backbone wrapper plus a linear head."""
 
+import functools
+
 from sktransfer._optional import import_optional
 
 torch = import_optional("torch")
@@ -7,6 +9,7 @@ torch = import_optional("torch")
 __all__ = [
     "BODY_PREFIX",
     "PlainBackbone",
+    "PromptedTexts",
     "SentenceEmbedding",
     "TextCollate",
     "TransferModule",
@@ -61,11 +64,40 @@ class SentenceEmbedding(torch.nn.Module):
         return self.model(features)["sentence_embedding"]
 
 
-def tokenizer_of(model):
-    """The SentenceTransformer's tokenizing function (``preprocess`` or ``tokenize``)."""
+def tokenizer_of(model, prompt=None):
+    """The SentenceTransformer's tokenizing function (``preprocess`` or ``tokenize``).
+
+    With a ``prompt``, texts are tokenized as ``encode(prompt=prompt)`` does:
+    by ``preprocess(texts, prompt=prompt)`` (which also tells the pooling
+    how many tokens the prompt takes), or, for models without
+    ``preprocess``, by ``tokenize`` on ``prompt + text``.
+    """
     if hasattr(model, "preprocess"):
+        if prompt:
+            return functools.partial(model.preprocess, prompt=prompt)
         return model.preprocess
+    if prompt:
+        return PromptedTexts(prompt, model.tokenize)
     return model.tokenize
+
+
+class PromptedTexts:
+    """Texts with ``prompt`` prepended, then ``tokenize`` (None: the texts).
+
+    Parameters
+    ----------
+    prompt : str
+    tokenize : callable or None, default=None
+        List of str -> the model's batch.
+    """
+
+    def __init__(self, prompt, tokenize=None):
+        self.prompt = prompt
+        self.tokenize = tokenize
+
+    def __call__(self, texts):
+        texts = [self.prompt + text for text in texts]
+        return texts if self.tokenize is None else self.tokenize(texts)
 
 
 class TextCollate:

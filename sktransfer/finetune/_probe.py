@@ -13,7 +13,6 @@
 import time
 
 import numpy as np
-from sklearn.base import is_classifier
 
 from sktransfer._optional import import_optional
 from sktransfer.engine._progress import show_progress
@@ -22,13 +21,15 @@ from sktransfer.finetune._head import solve_head
 __all__ = ["announce", "probe_head", "record_solved_head", "wants_probe"]
 
 
-def wants_probe(estimator, backbone_trains, warm):
+def wants_probe(config, backbone_trains, warm):
     """Whether the head starts from the solved probe before fine-tuning."""
-    return backbone_trains and not warm and estimator.head_init == "probe"
+    return backbone_trains and not warm and config.head_init == "probe"
 
 
-def probe_head(estimator, module, features, targets, weights):
+def probe_head(config, module, features, targets, weights):
     """Solve the head on ``features`` and copy it into ``module.head``.
+
+    ``config`` is the fit's `sktransfer.finetune._config.TrainingConfig`.
 
     Returns
     -------
@@ -37,12 +38,12 @@ def probe_head(estimator, module, features, targets, weights):
     """
     torch = import_optional("torch")
     start = time.perf_counter()
-    task = "classification" if is_classifier(estimator) else "regression"
+    task = config.task
     weight, bias, l2 = solve_head(
         features,
         targets,
         task,
-        l2=estimator.head_l2,
+        l2=config.head_l2,
         sample_weight=weights,
         n_classes=module.head.out_features if task == "classification" else None,
         random_state=0,
@@ -52,10 +53,10 @@ def probe_head(estimator, module, features, targets, weights):
     with torch.no_grad():
         head.weight.copy_(torch.from_numpy(weight).to(head.weight))
         head.bias.copy_(torch.from_numpy(bias).to(head.bias))
-    if show_progress(estimator.verbose):
+    if show_progress(config.verbose):
         kind = "multinomial logistic" if task == "classification" else "ridge"
         print(
-            f"{type(estimator).__name__}(strategy={estimator.strategy!r}): head "
+            f"{config.name}(strategy={config.strategy!r}): head "
             f"solved ({kind}, L-BFGS / closed form) on {len(features)} rows x "
             f"{features.shape[1]} features, l2={l2:.3g} "
             f"(C={1 / max(l2 * weights.sum(), 1e-300):.3g}) in "
@@ -64,12 +65,12 @@ def probe_head(estimator, module, features, targets, weights):
     return l2
 
 
-def record_solved_head(net, estimator, module, features, targets, weights, rows):
+def record_solved_head(net, config, module, features, targets, weights, rows):
     """Solve the head (fast path) and record it as one epoch of ``net``."""
     torch = import_optional("torch")
     start = time.perf_counter()
     features, targets, weights = features[rows], targets[rows], weights[rows]
-    l2 = probe_head(estimator, module, features, targets, weights)
+    l2 = probe_head(config, module, features, targets, weights)
     with torch.no_grad():
         device = module.head.weight.device
         outputs = module.head(torch.from_numpy(features).to(device))
@@ -85,9 +86,9 @@ def record_solved_head(net, estimator, module, features, targets, weights, rows)
     return l2
 
 
-def announce(estimator, spec, plan, fast, n_train):
+def announce(config, plan, fast, n_train):
     """The verbose line that says what this fit is about to do."""
-    name = type(estimator).__name__
+    name, spec = config.name, config.spec
     if fast:
         what = "backbone frozen, features computed once, head solved"
     else:
@@ -97,9 +98,9 @@ def announce(estimator, spec, plan, fast, n_train):
             else "the head only (augmented inputs)"
         )
         what = (
-            f"training {trains} for up to {estimator.max_epochs} epochs, "
-            f"head lr {estimator.lr:g}, schedule {estimator.schedule!r}"
+            f"training {trains} for up to {config.max_epochs} epochs, "
+            f"head lr {config.lr:g}, schedule {config.schedule!r}"
         )
-        if plan.trained and estimator.head_init == "probe":
+        if plan.trained and config.head_init == "probe":
             what = "head solved first (LP-FT), then " + what
-    print(f"{name}: strategy={estimator.strategy!r} on {n_train} rows: {what}")
+    print(f"{name}: strategy={config.strategy!r} on {n_train} rows: {what}")

@@ -12,11 +12,12 @@ from sklearn.utils.validation import _check_y, check_is_fitted, column_or_1d
 from sktransfer._fitting import restore_on_failure
 from sktransfer._optional import import_optional
 from sktransfer.finetune._base import STRATEGIES, BaseFineTuner
+from sktransfer.finetune._runtime import FineTunedRuntimeMixin
 
 __all__ = ["ClassifierFineTuner", "RegressorFineTuner"]
 
 
-class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
+class ClassifierFineTuner(FineTunedRuntimeMixin, ClassifierMixin, BaseFineTuner):
     """A fine-tuned network with a linear softmax head over ``classes_``."""
 
     _parameter_constraints = {
@@ -113,8 +114,10 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
     def _net_class(self, n_outputs):
         import functools
 
+        from sktransfer.engine._training import TransferClassifierNet
+
         torch = import_optional("torch")
-        return "TransferClassifierNet", {
+        return TransferClassifierNet, {
             "classes": list(range(n_outputs)),
             "predict_nonlinearity": functools.partial(torch.softmax, dim=-1),
         }
@@ -183,7 +186,7 @@ class ClassifierFineTuner(ClassifierMixin, BaseFineTuner):
         return super().score(X, y, sample_weight=sample_weight)
 
 
-class RegressorFineTuner(RegressorMixin, BaseFineTuner):
+class RegressorFineTuner(FineTunedRuntimeMixin, RegressorMixin, BaseFineTuner):
     """A fine-tuned network with a linear head for one or several targets.
 
     Targets are standardised for training (mean 0, variance 1 per output) and
@@ -269,7 +272,9 @@ class RegressorFineTuner(RegressorMixin, BaseFineTuner):
         return None
 
     def _net_class(self, n_outputs):
-        return "TransferRegressorNet", {}
+        from sktransfer.engine._training import TransferRegressorNet
+
+        return TransferRegressorNet, {}
 
     def predict(self, X):
         """Predicted targets.

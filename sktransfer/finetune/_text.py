@@ -17,6 +17,7 @@ __all__ = ["TextClassifier", "TextRegressor"]
 
 _TEXT_CONSTRAINTS = {
     "max_length": [None, Interval(Integral, 1, None, closed="left")],
+    "prompt": [None, str],
 }
 
 _ATTRIBUTES = """\
@@ -27,6 +28,9 @@ history_ : skorch.callbacks.History
     domain loss; per batch ``da_loss``) and ``da_weight``.
 net_ : TransferNet
     The skorch net of the last fit (only in the session that ran it).
+runtime_ : {"torch", "onnx", "openvino"}
+    What runs the fitted network (see ``runtime``), decided at the end of
+    ``fit``.
 head_l2_ : float or None
     The L2 penalty of the solved head (``strategy="head"``) or of the probe
     the head started from (``head_init="probe"``); None when the head was
@@ -83,9 +87,11 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         contrastive_loss="auto",
         contrastive_distance="cosine",
         max_length=None,
+        prompt=None,
         pretrained=True,
         device="auto",
         precision="auto",
+        runtime="auto",
         callbacks=None,
         warm_start=False,
         random_state=None,
@@ -118,9 +124,11 @@ class TextClassifier(TextInputMixin, ClassifierFineTuner):
         self.contrastive_loss = contrastive_loss
         self.contrastive_distance = contrastive_distance
         self.max_length = max_length
+        self.prompt = prompt
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
@@ -158,9 +166,11 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         domain_adaptation=None,
         da_weight=1.0,
         max_length=None,
+        prompt=None,
         pretrained=True,
         device="auto",
         precision="auto",
+        runtime="auto",
         callbacks=None,
         warm_start=False,
         random_state=None,
@@ -188,9 +198,11 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
         self.domain_adaptation = domain_adaptation
         self.da_weight = da_weight
         self.max_length = max_length
+        self.prompt = prompt
         self.pretrained = pretrained
         self.device = device
         self.precision = precision
+        self.runtime = runtime
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.random_state = random_state
@@ -199,7 +211,7 @@ class TextRegressor(TextInputMixin, RegressorFineTuner):
 
 
 _TEXT_PARAMS = ["backbone_text", *COMMON_TRAINING]
-_TEXT_RUNTIME = ["max_length", *COMMON_RUNTIME]
+_TEXT_RUNTIME = ["max_length", "prompt", *COMMON_RUNTIME]
 
 TextClassifier.__doc__ = build_docstring(
     "Fine-tune a pretrained sentence encoder with a new classification head.\n\n"

@@ -1,5 +1,9 @@
 """One fit of a fine-tuning estimator: plan, datasets, skorch net, training.
 
+The input is a `sktransfer.finetune._config.TrainingConfig` (the options and
+the few callables that depend on the estimator's kind), the output a
+`sktransfer.finetune._config.TrainResult`; the estimator is never read here.
+
 Two paths:
 
 * **fast path**: when no backbone parameter trains and no augmentation is
@@ -9,14 +13,16 @@ Two paths:
 * **full path**: otherwise every batch runs the whole network; frozen parts
   stay in eval mode and get no gradients.
 
-Domain adaptation (``estimator.domain_adaptation``) adds to either path:
-DANN and Deep CORAL pair each source batch with a target batch and add their
-loss (full path only: they need backbone parameters that train); AdaBN
-re-estimates the BatchNorm statistics on the source rows before training and
-on the target rows after it.
+Domain adaptation (``config.adaptation``, a
+`sktransfer.finetune._da_methods.DomainAdaptationMethod`) adds to either
+path through the method's hooks: its checks, what it does before and after
+training (AdaBN's BatchNorm statistics) and its loss module (DANN, Deep
+CORAL: each source batch paired with a target batch, on the full path only,
+since they need backbone parameters that train).
 """
 
 import copy
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,24 +31,18 @@ from sktransfer._optional import import_optional
 from sktransfer.engine._progress import plain_print, show_progress
 from sktransfer.engine._progress_callback import EpochProgress
 from sktransfer.finetune import _probe
-from sktransfer.finetune._adaptation import (
-    adapt_batchnorm,
-    check_adaptation,
-    domain_loss,
-)
 from sktransfer.finetune._blocks import make_plan
+from sktransfer.finetune._config import TrainResult
+from sktransfer.finetune._da_methods import (
+    adaptation_context,
+    check_adaptation,
+    method_label,
+)
 from sktransfer.finetune._module import BODY_PREFIX
 
 torch = import_optional("torch")
 
 __all__ = ["TrainResult", "train"]
-
-
-@dataclass
-class TrainResult:
-    net: object
-    trained_names: set
-    head_l2: float = None  # the solved head's penalty (None: head trained by SGD)
 
 
 class LabelledDataset(torch.utils.data.Dataset):
@@ -76,7 +76,7 @@ def _features_dataset(features, targets, weights, positions):
     return LabelledDataset(inputs, target, weight)
 
 
-def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
+def _callbacks(config, plan_stages, has_valid, fast, adversarial):
     skorch = import_optional("skorch")
     from sktransfer.engine._callbacks import (
         DomainLossWeight,
@@ -85,22 +85,20 @@ def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
         WarmupCosineLR,
     )
 
-    if estimator.schedule == "onecycle":
-        schedule = OneCycleSchedule(estimator.warmup_fraction)
+    if config.schedule == "onecycle":
+        schedule = OneCycleSchedule(config.warmup_fraction)
     else:
-        schedule = WarmupCosineLR(estimator.warmup_fraction, estimator.schedule)
+        schedule = WarmupCosineLR(config.warmup_fraction, config.schedule)
     callbacks = [("lr_schedule", schedule)]
     if adversarial:
-        callbacks.append(
-            (
-                "da_weight",
-                DomainLossWeight(estimator.domain_adaptation, estimator.da_weight),
-            )
+        coefficient = functools.partial(
+            config.adaptation.coefficient, weight=config.da_weight
         )
+        callbacks.append(("da_weight", DomainLossWeight(coefficient)))
     if len(plan_stages) > 1 and not fast:
         callbacks.append(("unfreeze", GradualUnfreezing(plan_stages)))
     if has_valid:
-        patience = estimator.n_iter_no_change
+        patience = config.n_iter_no_change
         callbacks.append(
             (
                 "early_stopping",
@@ -108,22 +106,21 @@ def _callbacks(estimator, plan_stages, has_valid, fast, adversarial):
                     monitor="valid_loss",
                     patience=patience
                     if patience is not None
-                    else estimator.max_epochs + 1,
+                    else config.max_epochs + 1,
                     load_best=True,
                     sink=plain_print
-                    if show_progress(estimator.verbose)
+                    if show_progress(config.verbose)
                     else skorch.utils.noop,
                 ),
             )
         )
     # deep copies of the user's callbacks, so that fit never mutates them
-    return callbacks + copy.deepcopy(list(estimator.callbacks or []))
+    return callbacks + copy.deepcopy(list(config.callbacks))
 
 
 def train(
-    estimator,
+    config,
     *,
-    spec,
     module,
     data,
     targets,
@@ -135,7 +132,7 @@ def train(
     history=None,
     target_idx=None,
 ):
-    """Train ``module`` in place on ``data`` as ``estimator``'s parameters say.
+    """Train ``module`` in place on ``data`` as ``config`` says.
 
     ``target_idx``: positions of the unlabelled target rows (domain
     adaptation); ``targets`` and ``weights`` hold placeholders there.
@@ -143,54 +140,57 @@ def train(
     Returns
     -------
     result : TrainResult
-        The skorch net and the names (in ``module``) of every parameter that
-        trained.
+        The skorch net, the names (in ``module``) of every parameter that
+        trained and the state keys the adaptation changed.
     """
-    plan = _plan(estimator, module, spec)
-    augment = spec.modality != "numeric" and estimator._augment_enabled(
-        bool(plan.trained)
-    )
+    plan = _plan(config, module)
+    augment = config.spec.modality != "numeric" and config.augments(bool(plan.trained))
     fast = not plan.trained and not augment
-    check_adaptation(estimator, spec, module, plan, target_idx)
-    if show_progress(estimator.verbose):
-        _probe.announce(estimator, spec, plan, fast, len(train_idx))
-    module.to(device)
-    rows = dict(targets=targets, weights=weights, train_idx=train_idx)
-    if estimator.domain_adaptation == "adabn":
-        # each domain normalised with its own statistics: the source's in training
-        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
-        adapt_batchnorm(estimator, module, data, np.sort(labelled_idx), spec, device)
-    if fast:
-        setup = _head_setup(
-            estimator, module, data, spec, valid_idx, target_idx, **rows
+    labelled_idx = np.sort(
+        train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
+    )
+    method, context = config.adaptation, None
+    if method is not None:
+        context = adaptation_context(
+            config, module, data, labelled_idx, target_idx, device
         )
+        check_adaptation(config, plan, context)
+    if show_progress(config.verbose):
+        _probe.announce(config, plan, fast, len(train_idx))
+    module.to(device)
+    if method is not None:
+        method.before_training(context)
+    rows = dict(targets=targets, weights=weights, train_idx=train_idx)
+    if fast:
+        setup = _head_setup(config, module, data, valid_idx, target_idx, **rows)
     else:
         setup = _network_setup(
-            estimator, module, data, spec, plan, augment, valid_idx, target_idx,
-            probe=_probe.wants_probe(estimator, bool(plan.trained), history is not None),
+            config, module, data, plan, augment, valid_idx, target_idx,
+            probe=_probe.wants_probe(config, bool(plan.trained), history is not None),
             **rows,
         )  # fmt: skip
-    net = _make_net(estimator, module, setup, fast, device, precision)
+    net = _make_net(config, setup, fast, device, precision)
     net.initialize()
     if history is not None:
         net.history_ = history
     net.set_trainable(setup.stages[0][1])
     head_l2 = setup.head_l2
     if fast:  # a convex problem on fixed features: solved, not trained
-        labelled_idx = train_idx if valid_idx is None else np.r_[train_idx, valid_idx]
         head_l2 = _probe.record_solved_head(
-            net, estimator, module, setup.features, targets, weights,
-            np.sort(labelled_idx),
-        )  # fmt: skip
+            net, config, module, setup.features, targets, weights, labelled_idx
+        )
     else:
         net.partial_fit(setup.train_ds)
     trained = set().union(*(names for _, names in setup.stages))
     if fast:
         trained = {f"head.{name}" for name in trained}
-    if estimator.domain_adaptation == "adabn":
-        # predictions normalise with the target's statistics
-        adapt_batchnorm(estimator, module, data, target_idx, spec, device)
-    return TrainResult(net=net, trained_names=trained, head_l2=head_l2)
+    adapted = ()
+    if method is not None:
+        method.after_training(context)
+        adapted = tuple(method.state_keys(module))
+    return TrainResult(
+        net=net, trained_names=frozenset(trained), head_l2=head_l2, adapted_keys=adapted
+    )
 
 
 @dataclass
@@ -203,31 +203,39 @@ class _Setup:
     groups: list
     stages: list
     collate: object = None
-    adaptation: dict = field(default_factory=dict)  # DANN / Deep CORAL arguments
+    adaptation: dict = field(default_factory=dict)  # domain_loss, target_data
     features: object = None  # frozen features (head-only training)
     head_l2: object = None  # the probe's L2 (LP-FT)
 
 
-def _plan(estimator, module, spec):
+def _plan(config, module):
     return make_plan(
         module.backbone.model,
-        spec.family,
-        strategy=estimator.strategy,
-        unfreeze=estimator.unfreeze,
-        freeze=estimator.freeze,
-        freeze_epochs=estimator.freeze_epochs,
-        lr=estimator.lr,
-        backbone_lr=estimator.backbone_lr,
-        lr_decay=estimator.lr_decay,
-        backbone_name=spec.name,
+        config.spec.family,
+        strategy=config.strategy,
+        unfreeze=config.unfreeze,
+        freeze=config.freeze,
+        freeze_epochs=config.freeze_epochs,
+        lr=config.lr,
+        backbone_lr=config.backbone_lr,
+        lr_decay=config.lr_decay,
+        backbone_name=config.spec.name,
     )
 
 
 def _head_setup(
-    estimator, module, data, spec, valid_idx, target_idx, *, targets, weights, train_idx
+    config, module, data, valid_idx, target_idx, *, targets, weights, train_idx
 ):
     """Head only, on frozen features computed once."""
-    features = _backbone_features(estimator, module, data, spec, target_idx)
+    method = config.adaptation
+    if method is not None and method.build_loss(module.head.in_features) is not None:
+        raise ValueError(
+            f"domain_adaptation={method_label(method)} adds a loss on the "
+            f"backbone's features, but strategy={config.strategy!r} computes them "
+            f"once and trains the head only: set requires_trainable_backbone = "
+            f"True on the method, and use strategy='top', 'full' or 'gradual'"
+        )
+    features = _backbone_features(config, module, data, target_idx)
     head = [name for name, _ in module.head.named_parameters()]
     return _Setup(
         train_ds=_features_dataset(features, targets, weights, train_idx),
@@ -235,14 +243,14 @@ def _head_setup(
         if valid_idx is None
         else _features_dataset(features, targets, weights, valid_idx),
         net_module=module.head,
-        groups=[(head, estimator.lr)],
+        groups=[(head, config.lr)],
         stages=[(0, set(head))],
         features=features,
     )
 
 
 def _network_setup(
-    estimator, module, data, spec, plan, augment, valid_idx, target_idx, *,
+    config, module, data, plan, augment, valid_idx, target_idx, *,
     probe, targets, weights, train_idx,
 ):  # fmt: skip
     """The whole network (head and the backbone's trained blocks) on raw inputs."""
@@ -250,14 +258,14 @@ def _network_setup(
 
     def labelled(positions, augmented):
         target, weight = _tensors(targets, weights, positions)
-        inputs = estimator._input_dataset(data, positions, augmented, spec)
+        inputs = config.input_dataset(data, positions, augmented)
         return LabelledDataset(inputs, target, weight)
 
     setup = _Setup(
         train_ds=labelled(train_idx, augment),
         valid_ds=None if valid_idx is None else labelled(valid_idx, False),
         net_module=module,
-        groups=[(head_names, estimator.lr)]
+        groups=[(head_names, config.lr)]
         + [
             ([BODY_PREFIX + name for name in names], rate)
             for names, rate in plan.groups
@@ -266,12 +274,13 @@ def _network_setup(
             (start, set(head_names) | {BODY_PREFIX + name for name in names})
             for start, names in plan.stages
         ],
-        collate=estimator._collate(module, spec),
+        collate=config.collate(module),
     )
-    if estimator.domain_adaptation in ("dann", "coral"):
-        loss = domain_loss(estimator.domain_adaptation, module.head.in_features)
+    method = config.adaptation
+    loss = None if method is None else method.build_loss(module.head.in_features)
+    if loss is not None:
         names = [f"domain_loss_.{n}" for n, _ in loss.named_parameters()]
-        setup.groups.append((names, estimator.lr))
+        setup.groups.append((names, config.lr))
         setup.adaptation = {
             "domain_loss": loss,
             "target_data": labelled(target_idx, augment),
@@ -279,16 +288,16 @@ def _network_setup(
     if probe:  # LP-FT: the head starts from the probe solved on frozen features
         rows = [int(i) for i in train_idx]
         setup.head_l2 = _probe.probe_head(
-            estimator,
+            config,
             module,
-            estimator._run(module.backbone, data, spec, positions=rows),
+            config.features(module.backbone, data, positions=rows),
             targets[train_idx],
             weights[train_idx],
         )
     return setup
 
 
-def _iterator_kwargs(estimator, setup, fast, device, show):
+def _iterator_kwargs(config, setup, fast, device, show):
     kwargs = {"iterator_train__shuffle": True}
     if not show:
         kwargs["callbacks__print_log"] = None  # no table to build
@@ -297,7 +306,7 @@ def _iterator_kwargs(estimator, setup, fast, device, show):
     if setup.collate is not None:
         kwargs["iterator_train__collate_fn"] = setup.collate
         kwargs["iterator_valid__collate_fn"] = setup.collate
-    workers = getattr(estimator, "num_workers", 0) if not fast else 0
+    workers = config.num_workers if not fast else 0
     if workers:
         kwargs["iterator_train__num_workers"] = workers
         kwargs["iterator_valid__num_workers"] = workers
@@ -306,48 +315,46 @@ def _iterator_kwargs(estimator, setup, fast, device, show):
     return kwargs
 
 
-def _make_net(estimator, module, setup, fast, device, precision):
+def _make_net(config, setup, fast, device, precision):
     helper = import_optional("skorch.helper")
-    from sktransfer.engine import _training
 
-    show = show_progress(estimator.verbose)
+    show = show_progress(config.verbose)
     adversarial = bool(setup.adaptation)
-    net_class, net_kwargs = estimator._net_class(module.head.out_features)
     valid_ds = setup.valid_ds
-    return getattr(_training, net_class)(
+    return config.net_class(
         setup.net_module,
-        estimator._criterion(),
+        config.criterion(),
         optimizer=torch.optim.AdamW,
-        lr=estimator.lr,
-        max_epochs=estimator.max_epochs,
-        batch_size=estimator.batch_size,
+        lr=config.lr,
+        max_epochs=config.max_epochs,
+        batch_size=config.batch_size,
         train_split=None if valid_ds is None else helper.predefined_split(valid_ds),
         callbacks=_callbacks(
-            estimator, setup.stages, valid_ds is not None, fast, adversarial
+            config, setup.stages, valid_ds is not None, fast, adversarial
         )
         + ([("progress", EpochProgress())] if show else []),
         verbose=int(show),
         device=str(device),
         param_groups=setup.groups,
         precision=precision,
-        accumulation_steps=estimator.accumulation_steps,
-        optimizer__weight_decay=estimator.weight_decay,
+        accumulation_steps=config.accumulation_steps,
+        optimizer__weight_decay=config.weight_decay,
         **setup.adaptation,
         **{
             "predict_nonlinearity": None,
-            **net_kwargs,
-            **_iterator_kwargs(estimator, setup, fast, device, show),
-            **estimator._routed_params(),
+            **config.net_kwargs,
+            **_iterator_kwargs(config, setup, fast, device, show),
+            **config.routed_params,
         },
     )
 
 
-def _backbone_features(estimator, module, data, spec, target_idx):
+def _backbone_features(config, module, data, target_idx):
     """Backbone features of the labelled rows (every row without target rows)."""
     if target_idx is None:
-        return estimator._run(module.backbone, data, spec)
+        return config.features(module.backbone, data)
     labelled_idx = np.setdiff1d(np.arange(len(data)), target_idx)
-    out = estimator._run(module.backbone, data, spec, positions=list(labelled_idx))
+    out = config.features(module.backbone, data, positions=list(labelled_idx))
     features = np.zeros((len(data), out.shape[1]), dtype=out.dtype)
     features[labelled_idx] = out
     return features

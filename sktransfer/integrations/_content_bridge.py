@@ -8,6 +8,8 @@ the warm items (those with interactions); the regressor then gives factors to
 the cold items (content but no interactions).
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -39,13 +41,36 @@ def content_table(item_content):
     return item_content
 
 
-def embed(content, encoder, *, fit):
-    """Embed ``content`` rows: through ``encoder`` or as precomputed numbers.
+def content_embedder(est):
+    """``est.content_embedder``, or the deprecated ``item_content_encoder``.
+
+    The old name (renamed in 0.1, removed in 0.2) still works for one release:
+    its value is used, with a FutureWarning; giving both is an error.
+    """
+    old = est.item_content_encoder
+    if isinstance(old, str) and old == "deprecated":
+        return est.content_embedder
+    if est.content_embedder is not None:
+        raise ValueError(
+            "item_content_encoder is the deprecated name of content_embedder; "
+            "set only content_embedder."
+        )
+    warnings.warn(
+        "item_content_encoder was renamed content_embedder in 0.1 and will be "
+        "removed in 0.2; use content_embedder.",
+        FutureWarning,
+        stacklevel=5,
+    )
+    return old
+
+
+def embed(content, embedder, *, fit):
+    """Embed ``content`` rows: through ``embedder`` or as precomputed numbers.
 
     Returns a 2-D float64 array with one row per content row.
     """
-    if encoder is not None:
-        emb = encoder.fit_transform(content) if fit else encoder.transform(content)
+    if embedder is not None:
+        emb = embedder.fit_transform(content) if fit else embedder.transform(content)
     elif isinstance(content, pd.DataFrame):
         emb = content.to_numpy()
     else:  # a Series of vectors
@@ -53,8 +78,8 @@ def embed(content, encoder, *, fit):
             emb = np.vstack([np.asarray(v, dtype=np.float64) for v in content])
         except (TypeError, ValueError) as exc:
             raise ValueError(
-                "item_content holds non-numeric values but item_content_encoder is "
-                "None: set item_content_encoder (e.g. TextEmbedder() for text) or "
+                "item_content holds non-numeric values but content_embedder is "
+                "None: set content_embedder (e.g. TextEmbedder() for text) or "
                 "pass precomputed embeddings."
             ) from exc
     emb = np.asarray(emb.toarray() if hasattr(emb, "toarray") else emb)
@@ -62,8 +87,8 @@ def embed(content, encoder, *, fit):
         emb = emb.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            "item_content holds non-numeric values but item_content_encoder is "
-            "None: set item_content_encoder (e.g. TextEmbedder() for text) or pass "
+            "item_content holds non-numeric values but content_embedder is "
+            "None: set content_embedder (e.g. TextEmbedder() for text) or pass "
             "precomputed embeddings."
         ) from exc
     if emb.ndim != 2 or emb.shape[0] != len(content):
@@ -109,10 +134,10 @@ def split_content(table, warm_index):
     return codes[warm_rows], warm_rows, cold_rows
 
 
-def fit_content_bridge(est, table):
-    """Fit ``est``'s content encoder and content model; add its cold items.
+def fit_content_bridge(est, table, embedder):
+    """Fit ``est``'s content embedder and content model; add its cold items.
 
-    Sets ``item_content_encoder_`` and ``content_model_`` on the fitted
+    Sets ``content_embedder_`` and ``content_model_`` on the fitted
     recommender ``est`` and appends the content items absent from the
     interactions to its catalogue.
     """
@@ -123,9 +148,8 @@ def fit_content_bridge(est, table):
             "model has no warm item to learn from; check that the item ids have "
             "the same type (e.g. str vs int)."
         )
-    encoder = est.item_content_encoder
-    est.item_content_encoder_ = None if encoder is None else clone(encoder)
-    emb = embed(table, est.item_content_encoder_, fit=True)
+    est.content_embedder_ = None if embedder is None else clone(embedder)
+    emb = embed(table, est.content_embedder_, fit=True)
     est.content_model_ = fit_bridge(
         est.content_model, emb[warm_rows], est.item_factors_[warm_codes]
     )

@@ -7,18 +7,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sktransfer._fitting import restore_on_failure
 from sktransfer.integrations import _content_bridge as bridge
 from sktransfer.integrations._implicit_fit import MODELS, fit_implicit
 from sktransfer.integrations._interactions import (
+    candidate_positions,
     check_ids,
     check_positive_int,
     is_dataframe,
     known_codes,
-    lookup,
     pair_columns,
     read_interactions,
     show,
@@ -27,6 +27,9 @@ from sktransfer.integrations._ranking import make_ranking_scorer
 from sktransfer.integrations._topk import rank_known_users
 
 __all__ = ["ImplicitRecommender"]
+
+_TRANSFORMER = HasMethods(["fit_transform", "transform"])
+_DEPRECATED = Hidden(StrOptions({"deprecated"}))  # a renamed parameter's old name
 
 
 class ImplicitRecommender(BaseEstimator):
@@ -74,7 +77,7 @@ class ImplicitRecommender(BaseEstimator):
     weight_col : hashable or None, default=None
         Column of non-negative interaction weights in a DataFrame ``X``; None
         gives every row weight 1.
-    item_content_encoder : transformer or None, default=None
+    content_embedder : transformer or None, default=None
         Turns the ``item_content`` given to ``fit`` into a numeric matrix, e.g.
         ``TextEmbedder()``; None means ``item_content`` is already numeric.
     content_model : regressor or None, default=None
@@ -87,8 +90,14 @@ class ImplicitRecommender(BaseEstimator):
         known user's pair with an unknown item as the average warm item (an
         unknown user with an unknown item scores 0).
         ``"error"``: a ValueError naming the first unknown id.
+    item_content_encoder : transformer or None
+        Deprecated name of ``content_embedder`` (renamed in 0.1, removed in
+        0.2): its value is used, with a FutureWarning at ``fit``.
     verbose : "auto", bool or int, default="auto"
-        implicit's progress bar in ``fit`` ("auto": if watched, not in workers).
+        implicit's progress bar in ``fit``. With "auto", shown when someone
+        watches (a terminal or a notebook; never in joblib or Dask workers,
+        nor when the ``CI`` variable is set); 0 or False never, True or any
+        other int always.
 
     Attributes
     ----------
@@ -106,7 +115,7 @@ class ImplicitRecommender(BaseEstimator):
         Number of distinct training users per catalogue item (0 for cold items).
     user_items_ : scipy.sparse.csr_matrix of shape (n_users, n_items)
         Aggregated training interactions, used to filter seen items.
-    item_content_encoder_, content_model_ : estimator or None
+    content_embedder_, content_model_ : estimator or None
         Fitted clones, when ``item_content`` was given.
     n_features_in_ : int
         Number of columns of an array ``X`` seen in ``fit`` (``predict`` wants
@@ -162,9 +171,10 @@ class ImplicitRecommender(BaseEstimator):
         "user_col": [Hashable],
         "item_col": [Hashable],
         "weight_col": [Hashable, None],
-        "item_content_encoder": [HasMethods(["fit_transform", "transform"]), None],
+        "content_embedder": [_TRANSFORMER, None],
         "content_model": [HasMethods(["fit", "predict"]), None],
         "handle_unknown": [StrOptions({"popularity", "error"})],
+        "item_content_encoder": [_TRANSFORMER, None, _DEPRECATED],
         "verbose": ["verbose", StrOptions({"auto"})],
     }
 
@@ -183,9 +193,10 @@ class ImplicitRecommender(BaseEstimator):
         user_col="user",
         item_col="item",
         weight_col=None,
-        item_content_encoder=None,
+        content_embedder=None,
         content_model=None,
         handle_unknown="popularity",
+        item_content_encoder="deprecated",
         verbose="auto",
     ):
         self.model = model
@@ -200,9 +211,10 @@ class ImplicitRecommender(BaseEstimator):
         self.user_col = user_col
         self.item_col = item_col
         self.weight_col = weight_col
-        self.item_content_encoder = item_content_encoder
+        self.content_embedder = content_embedder
         self.content_model = content_model
         self.handle_unknown = handle_unknown
+        self.item_content_encoder = item_content_encoder
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -232,6 +244,7 @@ class ImplicitRecommender(BaseEstimator):
         self : ImplicitRecommender
             The fitted recommender.
         """
+        embedder = bridge.content_embedder(self)
         matrix, user_ids, item_ids = read_interactions(self, X, sample_weight)
         self.model_ = fit_implicit(self, matrix)
         self.users_, self.items_ = user_ids, item_ids
@@ -240,9 +253,10 @@ class ImplicitRecommender(BaseEstimator):
         self.user_items_ = matrix
         self.item_popularity_ = np.diff(matrix.tocsc().indptr).astype(np.int64)
         self.cold_items_ = item_ids[:0]
-        self.item_content_encoder_ = self.content_model_ = None
+        self.content_embedder_ = self.content_model_ = None
         if item_content is not None:
-            bridge.fit_content_bridge(self, bridge.content_table(item_content))
+            table = bridge.content_table(item_content)
+            bridge.fit_content_bridge(self, table, embedder)
         return self
 
     def add_items(self, item_content):
@@ -271,7 +285,7 @@ class ImplicitRecommender(BaseEstimator):
             raise ValueError(
                 f"Item {show(table.index[known][0])} is already in the catalogue."
             )
-        emb = bridge.embed(table, self.item_content_encoder_, fit=False)
+        emb = bridge.embed(table, self.content_embedder_, fit=False)
         bridge.append_items(self, table.index.to_numpy(), emb)
         return self
 
@@ -344,13 +358,7 @@ class ImplicitRecommender(BaseEstimator):
             )
         check_positive_int(n, "n")
         users = check_ids(users, "user")
-        cand = None
-        if items is not None:
-            items = check_ids(items, "item")
-            cand = lookup(pd.Index(self.items_), items)
-            if len(cand) == 0 or (cand < 0).any():
-                bad = items[np.flatnonzero(cand < 0)[0]] if len(cand) else "(none)"
-                raise ValueError(f"Candidate item {show(bad)} is not in the catalogue.")
+        cand = None if items is None else candidate_positions(self, items)
         u = known_codes(self, users)[0]
         out_ids, out_scores = [None] * len(users), [None] * len(users)
         known = np.flatnonzero(u >= 0)

@@ -256,3 +256,13 @@ def known_codes(est, users, items=None):
                     "handle_unknown='popularity' for a fallback."
                 )
     return u, i
+
+
+def candidate_positions(est, items):
+    """Catalogue positions of the candidate ``items`` of ``est.recommend``."""
+    items = check_ids(items, "item")
+    positions = lookup(pd.Index(est.items_), items)
+    if len(positions) == 0 or (positions < 0).any():
+        bad = items[np.flatnonzero(positions < 0)[0]] if len(positions) else "(none)"
+        raise ValueError(f"Candidate item {show(bad)} is not in the catalogue.")
+    return positions

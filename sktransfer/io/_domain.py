@@ -7,9 +7,11 @@ are source domains. When neither ``y`` nor ``sample_domain`` says anything (at
 ``transform`` / ``predict`` time), rows are target rows.
 """
 
+from dataclasses import dataclass, fields
 from numbers import Number
 
 import numpy as np
+from sklearn.utils import Tags, get_tags
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
@@ -213,3 +215,64 @@ def transform_sample_domain(sample_domain, n_samples):
     if sample_domain is None:
         return np.full(n_samples, DEFAULT_TARGET_LABEL, dtype=np.int64)
     return check_sample_domain(sample_domain, n_samples)
+
+
+@dataclass(slots=True)
+class DomainTags(Tags):
+    """scikit-learn's estimator tags, plus what domain adaptation needs to know.
+
+    Attributes
+    ----------
+    handles_masked_labels : bool, default=False
+        Whether the estimator's ``fit`` takes source and target rows stacked,
+        with the target rows' labels masked, and deals with them itself (a
+        fine-tuner with ``domain_adaptation``, ``SelectSource``, ...). The
+        domain adaptation pipelines (``make_da_pipeline``) then leave it
+        unwrapped; otherwise they train it on the labelled source rows only.
+    """
+
+    handles_masked_labels: bool = False
+
+
+def with_masked_labels(tags, handles=True):
+    """``tags`` (from ``super().__sklearn_tags__()``) as `DomainTags`.
+
+    Parameters
+    ----------
+    tags : sklearn.utils.Tags
+    handles : bool, default=True
+        The value of ``handles_masked_labels``.
+
+    Returns
+    -------
+    tags : DomainTags
+        The same tags (copied into a `DomainTags` when they are plain ones).
+    """
+    if not isinstance(tags, DomainTags):
+        tags = DomainTags(**{f.name: getattr(tags, f.name) for f in fields(Tags)})
+    tags.handles_masked_labels = bool(handles)
+    return tags
+
+
+def handles_masked_labels(estimator):
+    """Whether ``estimator`` takes the masked target rows itself (its tag).
+
+    False for estimators whose tags do not say (any estimator outside
+    sktransfer); for a :class:`~sklearn.pipeline.Pipeline`, the answer of its
+    last step.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+
+    Returns
+    -------
+    handles : bool
+    """
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return bool(estimator.steps) and handles_masked_labels(estimator.steps[-1][1])
+    if not hasattr(estimator, "__sklearn_tags__"):  # None, "passthrough", ...
+        return False
+    return bool(getattr(get_tags(estimator), "handles_masked_labels", False))

@@ -76,6 +76,19 @@ def frame_column(X):
     return None if table is None else table.columns
 
 
+def refuse_bare_string(X, expected):
+    """Raise a ValueError when ``X`` is a bare str or bytes, not a collection.
+
+    A bare string would otherwise pass for a collection of its characters.
+    ``expected`` says what was expected, for the message.
+    """
+    if isinstance(X, str | bytes):
+        raise ValueError(
+            f"expected {expected}, got a bare {type(X).__name__}: {str(X)[:80]!r}. "
+            "Wrap it in a list: [x]"
+        )
+
+
 def as_item_list(X, what):
     """Return ``(items, column_name)`` for a 1-D collection of raw inputs.
 
@@ -93,12 +106,11 @@ def as_item_list(X, what):
     column_name : str or None
         The column or Series name, when there is one.
     """
-    if isinstance(X, (str, bytes)):
-        raise ValueError(
-            f"expected a 1-D collection of {what} inputs (list, array, Series or "
-            f"one-column DataFrame), got a bare {type(X).__name__}: {str(X)[:80]!r}. "
-            f"Wrap it in a list: [x]"
-        )
+    refuse_bare_string(
+        X,
+        f"a 1-D collection of {what} inputs (list, array, Series or one-column "
+        "DataFrame)",
+    )
     name = None
     table = _as_table(X)
     if table is not None and table.columns is not None:
