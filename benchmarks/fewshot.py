@@ -21,7 +21,8 @@ run still leaves a table.
 
 Run: ``python -m benchmarks.fewshot`` (options: ``--shots 8 64``,
 ``--seeds 3``, ``--sets amazon imdb yelp rt-polarity``, ``--methods ...``,
-``--sets fashion-mnist``: T-shirt / pullover / shirt images, EfficientNet-Lite0
+``--sets fashion-mnist`` (T-shirt / pullover / shirt) or ``digits`` (scikit-learn's
+8x8 digits 3, 5, 8): images, EfficientNet-Lite0
 with `ImageEmbedder` and ``ImageClassifier(strategy="contrastive")`` (SupCon),
 ``--test-size 500``, ``--threads 1``).
 """
@@ -41,9 +42,18 @@ from sktransfer.datasets import shared_data_dir
 METHODS = ("frozen+LR", "head", "contrastive", "setfit")
 SETS = ("amazon", "imdb", "yelp", "rt-polarity")
 FASHION_CLASSES = np.array([0, 2, 6])
+DIGIT_CLASSES = np.array([3, 5, 8])
 
 
 def load_set(name):
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        # three look-alike digits, 8x8 grey levels 0..16 -> uint8
+        digits = load_digits()
+        keep = np.isin(digits.target, DIGIT_CLASSES)
+        images = np.round(digits.images[keep] * (255 / 16)).astype(np.uint8)
+        return images, np.searchsorted(DIGIT_CLASSES, digits.target[keep])
     if name == "fashion-mnist":
         from sktransfer.datasets import load_fashion_mnist
 
@@ -224,12 +234,15 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     results, started, done = {}, time.perf_counter(), 0
+    loaded = {}
     for k, shots in enumerate(args.shots):
         seeds = args.seeds[min(k, len(args.seeds) - 1)]
         sets = args.sets if shots <= 16 or not args.sets_large else args.sets_large
-        for name in sets:
-            texts, labels = load_set(name)
-            for seed in range(seeds):
+        for seed in range(seeds):  # seeds outermost: a partial run covers every set
+            for name in sets:
+                if name not in loaded:
+                    loaded[name] = load_set(name)
+                texts, labels = loaded[name]
                 train, test = split(labels, shots, seed, args.test_size)
                 if isinstance(texts, np.ndarray):  # images
                     X_train, X_test = texts[train], texts[test]

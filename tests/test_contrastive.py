@@ -179,6 +179,51 @@ def test_image_contrastive_uses_supcon_with_augmented_views():
     )
 
 
+def _coloured_images(n=24):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 120, (n, 32, 32, 3), dtype=np.uint8)
+    labels = np.array(["red", "blue"] * (n // 2))
+    images[labels == "red", :, :, 0] += 100
+    images[labels == "blue", :, :, 2] += 100
+    return images, labels
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        {"top_blocks": None, "freeze_norm": True},
+        {"top_blocks": 1, "freeze_norm": False},
+        {"top_blocks": 1, "freeze_norm": True, "crop_scale": (0.8, 1.0)},
+    ],
+)
+def test_image_recipe_trains_only_what_it_names(monkeypatch, recipe):
+    from sktransfer.backbones._registry import get_backbone
+    from sktransfer.finetune import _contrastive
+
+    monkeypatch.setitem(_contrastive.IMAGE_RECIPE, "top_blocks", recipe["top_blocks"])
+    monkeypatch.setitem(_contrastive.IMAGE_RECIPE, "freeze_norm", recipe["freeze_norm"])
+    monkeypatch.setitem(
+        _contrastive.IMAGE_RECIPE, "crop_scale", recipe.get("crop_scale", (0.35, 1))
+    )
+    images, labels = _coloured_images()
+    clf = ImageClassifier("toy-image", **{**FAST, "backbone_lr": 1e-2})
+    clf.fit(images, labels)
+    before = get_backbone("toy-image").builder().state_dict()
+    after = clf._module.backbone.model.state_dict()
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    norm = {"1.weight", "1.bias", "1.running_mean", "1.running_var"}
+    assert "3.weight" in changed  # the top block trains in every recipe
+    if recipe["freeze_norm"] or recipe["top_blocks"] == 1:
+        assert not changed & norm  # frozen BatchNorm: parameters and statistics kept
+    else:
+        assert norm <= changed
+    if recipe["top_blocks"] == 1:  # the bottom block (conv 0 + its norm) frozen
+        assert not changed & {"0.weight", "0.bias"}
+    else:
+        assert {"0.weight", "0.bias"} <= changed
+    assert clf.score(images, labels) > 0.9
+
+
 def test_euclidean_distance_and_errors():
     texts, labels = _texts({"pos": 8, "neg": 8})
     clf = TextClassifier("toy-text", contrastive_distance="euclidean", **FAST)

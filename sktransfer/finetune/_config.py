@@ -33,7 +33,10 @@ class TrainingConfig:
     * ``features(part, data, positions=None)``: ``part`` (the module or its
       backbone) run over the rows in eval mode, as a float array;
     * ``criterion()``: a fresh loss module;
-    * ``augments(backbone_trains)``: whether training inputs are augmented.
+    * ``augments(backbone_trains)``: whether training inputs are augmented;
+    * ``image_views(data, positions, crop_scale)``: contrastive training
+      images with random crops at ``crop_scale``, or None (a user's
+      ``augment`` callable, or not images: ``input_dataset`` applies).
     """
 
     name: str  # the estimator's class name, for messages
@@ -73,6 +76,7 @@ class TrainingConfig:
     contrastive_iterations: int = None
     contrastive_loss: str = None
     contrastive_distance: str = None
+    image_views: object = None
 
 
 @dataclass(frozen=True)
@@ -146,11 +150,25 @@ def training_config(estimator, spec, n_outputs):
         contrastive_iterations=params.get("contrastive_iterations"),
         contrastive_loss=params.get("contrastive_loss"),
         contrastive_distance=params.get("contrastive_distance"),
+        image_views=functools.partial(_image_views, estimator, spec),
     )
 
 
 def _input_dataset(estimator, spec, data, positions, augmented):
     return estimator._input_dataset(data, positions, augmented, spec)
+
+
+def _image_views(estimator, spec, data, positions, crop_scale):
+    """Training images with random crops at ``crop_scale`` (contrastive views);
+    None where the estimator's own augmentation applies (a callable
+    ``augment``) or the inputs are not images."""
+    if spec.modality != "image" or callable(getattr(estimator, "augment", None)):
+        return None
+    from sktransfer.engine._augment import TrainImageTransform
+    from sktransfer.engine._data import ImageDataset
+
+    views = TrainImageTransform(estimator._preprocessing(), scale=crop_scale)
+    return ImageDataset(data, views, list(positions))
 
 
 def _input_collate(estimator, spec, module):

@@ -89,8 +89,9 @@ strategy : {"head", "top", "full", "gradual"}, default="head"
     up to ``unfreeze`` blocks. Blocks are found per backbone family (timm
     stages, torchvision layers, transformer layers, ``nn.Sequential``
     children). Classifiers also take ``"contrastive"``: few-shot learning
-    as in SetFit; the whole backbone first trains on a contrastive
-    objective built from the labelled examples (see
+    as in SetFit; the backbone first trains on a contrastive objective
+    built from the labelled examples (texts: the whole body; images: the
+    top block, normalisation layers frozen; see
     ``contrastive_iterations``, ``contrastive_loss``), then the head is
     solved on its features (see ``head_l2``).""",
     "head_l2": """\
@@ -203,10 +204,13 @@ contrastive_loss : {"auto", "cosine", "supcon"}, default="auto"
 contrastive_distance : {"cosine", "euclidean"}, default="cosine"
     ``strategy="contrastive"``: how the loss compares two L2-normalised
     embeddings: cosine similarity, or one minus their Euclidean
-    distance. The whole body trains at one rate, ``backbone_lr`` (default
-    2e-5 for texts, 1e-4 for images), in batches of ``batch_size // 2``
-    pairs (``batch_size`` inputs); ``lr`` and ``lr_decay`` are unused; the
-    head is then solved with ``head_l2`` on the trained body's features.""",
+    distance. The body trains at one rate, ``backbone_lr`` (default 2e-5
+    for texts, 1e-4 for images), in batches of ``batch_size // 2`` pairs
+    (``batch_size`` inputs): for texts all of it, for images its top block
+    with normalisation layers frozen in eval mode (training the whole
+    image body lost to the frozen probe on few-shot images); ``lr``,
+    ``lr_decay`` and ``unfreeze`` are unused; the head is then solved with
+    ``head_l2`` on the trained body's features.""",
     "augment": """\
 augment : "auto", bool or callable, default="auto"
     Training augmentation: a random resized crop (35-100 % of the area,
