@@ -270,18 +270,22 @@ class BaseFineTuner(RoutedParamsMixin, FeaturesMixin, RawInputMixin, BaseEstimat
         precision = resolve_precision(self.precision, device)
         part.to(device)
         if spec.modality == "numeric":
-            from sktransfer.engine._data import TensorRowsDataset
-            from sktransfer.engine._inference import run_inference
-
-            return run_inference(
-                part,
-                TensorRowsDataset(data, positions),
-                batch_size=self.batch_size,
-                device=device,
-                precision=precision,
-                verbose=verbose,
-            )
+            return self._run_rows(part, data, positions, device, precision, verbose)
         return self._run_raw(part, data, positions, device, precision, verbose)
+
+    def _run_rows(self, part, data, positions, device, precision, verbose):
+        """``part`` (a module or a runtime's runner) over rows of a float array."""
+        from sktransfer.engine._data import TensorRowsDataset
+        from sktransfer.engine._inference import run_inference
+
+        return run_inference(
+            part,
+            TensorRowsDataset(data, positions),
+            batch_size=self.batch_size,
+            device=device,
+            precision=precision,
+            verbose=verbose,
+        )
 
     def _get_module(self):
         """The fitted network, rebuilt from the registry after unpickling."""

@@ -172,16 +172,7 @@ class FineTunedRuntimeMixin:
         if modality == "image":
             return self._run_raw(runner, data, positions, device, precision, verbose)
         if modality == "numeric":
-            from sktransfer.engine._data import TensorRowsDataset
-            from sktransfer.engine._inference import run_inference
-
-            return run_inference(
-                runner,
-                TensorRowsDataset(data, positions),
-                batch_size=self.batch_size,
-                device=device,
-                verbose=verbose,
-            )
+            return self._run_rows(runner, data, positions, device, precision, verbose)
         texts = list(data) if positions is None else [data[p] for p in positions]
         out = runner.encode(
             texts,
