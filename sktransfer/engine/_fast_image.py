@@ -8,7 +8,7 @@ is a port of Pillow's ``ImagingResample`` (same support, same bicubic
 ``a = -0.5``, same weight normalisation, the horizontal pass first), and
 Pillow resamples 32-bit float images (mode ``F``) without rounding or
 clipping. Pillow accumulates in double precision where torch uses float32,
-so the two differ by float rounding only (about 1e-7); `preprocessing_gap`
+so the two differ by float rounding only (1e-6 to 4e-5); `preprocessing_gap`
 measures it, and a record is written only when it is below
 `MAX_PREPROCESSING_GAP` for the configuration at hand.
 """
@@ -25,8 +25,12 @@ __all__ = [
     "supports",
 ]
 
-# largest |difference| allowed between the two preprocessings on the probes
-MAX_PREPROCESSING_GAP = 1e-5
+# largest |difference| allowed between the two preprocessings on the probes:
+# uniform noise is the worst case for float32 rounding in torch's resampling
+# (up to 4e-5 measured for EfficientNet-Lite0 at 224, 96 and 300 px, after
+# the division by std 0.5); photos differ by 1e-6 to 1e-5, and the features
+# by under 1e-5 (cosine 1.0); a broken port differs by 1e-2 or more
+MAX_PREPROCESSING_GAP = 1e-4
 _FILTERS = ("bilinear", "bicubic")
 
 
