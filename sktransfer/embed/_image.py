@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sktransfer.backbones._spec import POOLINGS
 from sktransfer.embed._base import BaseEmbedder
+from sktransfer.embed._fast import FastStartMixin
 from sktransfer.embed._runtime import (
     RUNTIME_CONSTRAINTS,
     RuntimeMixin,
@@ -20,7 +21,7 @@ __all__ = ["ImageEmbedder"]
 
 
 @with_runtime_doc
-class ImageEmbedder(RuntimeMixin, BaseEmbedder):
+class ImageEmbedder(FastStartMixin, RuntimeMixin, BaseEmbedder):
     """Embed images with a frozen pretrained backbone.
 
     Each image is decoded, preprocessed exactly as the backbone's weights
@@ -159,6 +160,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     """
 
     _modality = "image"
+    _fast_start = True  # see sktransfer.embed._fast (not inherited)
     _model_params = ("backbone", "layer", "pooling", "image_size")
 
     _parameter_constraints = {
@@ -251,6 +253,8 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return image_cache_key(items[index], self.cache_key)
 
     def _embed_raw(self, items, positions, verbose=None):
+        if self.__dict__.get("_fast") is not None:
+            return self._fast_embed(items, positions, verbose)
         from sktransfer.engine._data import ImageDataset
         from sktransfer.engine._inference import run_inference
 

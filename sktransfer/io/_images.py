@@ -19,7 +19,7 @@ import numpy as np
 from sktransfer._optional import import_optional
 from sktransfer.io._sequence import as_item_list
 
-__all__ = ["check_image_input", "decode_image"]
+__all__ = ["check_image_input", "decode_image", "decode_image_array"]
 
 _CHANNELS = (1, 3, 4)
 # long side / short side over which a square centre crop keeps under 5% of
@@ -230,6 +230,26 @@ def decode_image(item, index):
     image : torch.Tensor
     """
     torch = import_optional("torch")
+    return torch.from_numpy(decode_image_array(item, index))
+
+
+def decode_image_array(item, index):
+    """Decode one image to a ``float32`` array ``(3, H, W)`` in [0, 1], without torch.
+
+    What `decode_image` returns, as a contiguous NumPy array (the torch-free
+    fast start runs on it).
+
+    Parameters
+    ----------
+    item : str, Path, bytes, PIL.Image.Image or ndarray
+        The image.
+    index : int
+        Its position in the input, for error messages.
+
+    Returns
+    -------
+    image : ndarray of shape (3, H, W), dtype float32
+    """
     if isinstance(item, np.ndarray):
         where = f"at index {index}"
         axis = _channel_axis(item.shape, where)
@@ -248,7 +268,7 @@ def decode_image(item, index):
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"image at index {index} is empty (shape {array.shape})")
     _warn_if_elongated(array.shape[:2], index)
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
 def _warn_if_elongated(shape, index):
