@@ -68,6 +68,8 @@ class FastStartMixin:
             return None
         if self.compile is not False or self.store_weights_in_pickle:
             return None
+        if getattr(self, "jpeg_draft", False):  # the fast path decodes in full
+            return None
         if not (isinstance(self.device, str) and self.device in ("auto", "cpu")):
             return None
         source = source_key(self.backbone)
