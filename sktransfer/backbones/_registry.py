@@ -11,6 +11,7 @@ __all__ = ["backbone_modality", "get_backbone", "list_backbones", "register_back
 # name -> (factory returning a BackboneSpec, modality, description)
 _FACTORIES = {}
 _SPECS = {}
+_REPLACED = set()  # built-in names that register_backbone replaced
 _LOCK = threading.Lock()
 
 
@@ -151,6 +152,7 @@ def register_backbone(
     with _LOCK:
         _FACTORIES[name] = (lambda: built, built.modality, built.description)
         _SPECS.pop(name, None)
+        _REPLACED.add(name)
     return built
 
 
@@ -181,6 +183,18 @@ def _build_spec(name, spec, architecture, checkpoint, keras_options):
             f"spec factory returned {type(built).__name__}, not BackboneSpec"
         )
     return built
+
+
+def registered_as(backbone):
+    """``(name, kind)``: ``kind`` is ``"builtin"`` (unreplaced), ``"user"`` or None.
+
+    Reads the registry only: nothing is built, and no torch import.
+    """
+    _ensure_builtin()
+    name = _ALIASES.get(backbone, backbone)
+    if name in _REPLACED:
+        return name, "user"
+    return name, ("builtin" if name in _FACTORIES else None)
 
 
 def backbone_modality(backbone, default="image"):

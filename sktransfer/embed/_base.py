@@ -85,6 +85,8 @@ class BaseEmbedder(
         self : object
             The fitted embedder.
         """
+        if self._fast_fit(X):  # a cached export answers without torch
+            return self
         spec = self._resolve_spec()
         if spec.modality == "numeric":
             X = validate_data(self, X, dtype=np.float32, reset=True)
@@ -98,6 +100,10 @@ class BaseEmbedder(
         self.fingerprint_ = self._load_model()
         self._fitted_params = {name: getattr(self, name) for name in self._model_params}
         return self
+
+    def _fast_fit(self, X):
+        """Fit without loading the model; see `sktransfer.embed._fast`."""
+        return False
 
     def _fingerprint_options(self):
         return {"precision": self._precision}
@@ -215,7 +221,7 @@ class BaseEmbedder(
         )
 
     # -- transforming ------------------------------------------------------
-    def _get_model(self):
+    def _check_unchanged(self):
         check_is_fitted(self)
         changed = [
             name
@@ -227,6 +233,9 @@ class BaseEmbedder(
                 f"parameter(s) {changed} changed since fit; call fit again so that "
                 f"the backbone is reloaded"
             )
+
+    def _get_model(self):
+        self._check_unchanged()
         if getattr(self, "_spec", None) is None:
             self._spec = self._resolve_spec()
         if getattr(self, "_model", None) is None:
@@ -250,7 +259,7 @@ class BaseEmbedder(
             ``normalize=True``.
         """
         self._get_model()
-        if self._spec.modality == "numeric":
+        if self._input_modality() == "numeric":
             X = validate_data(self, X, dtype=np.float32, reset=False)
             out = self._embed_numeric(X)
         else:
@@ -310,17 +319,24 @@ class BaseEmbedder(
         ):
             return resolved[1]
         cache = as_cache(param)
-        spec = self.__dict__.get("_spec") or self._resolve_spec()
-        if cache is not None and not spec.cacheable:
+        cacheable, reason = self._cacheable() if cache is not None else (True, None)
+        if not cacheable:
             warnings.warn(
-                f"{type(self).__name__}: running without the cache: "
-                f"{spec.uncacheable_reason}",
+                f"{type(self).__name__}: running without the cache: {reason}",
                 UserWarning,
                 stacklevel=3,
             )
             cache = None
         self._cache_for = (param, cache)
         return cache
+
+    def _input_modality(self):
+        return self._spec.modality
+
+    def _cacheable(self):
+        """Whether the backbone's fingerprint is stable, and why not."""
+        spec = self.__dict__.get("_spec") or self._resolve_spec()
+        return spec.cacheable, spec.uncacheable_reason
 
     def _cache_key(self, items, index):
         """Content key of one item for the cache (None: do not cache it)."""

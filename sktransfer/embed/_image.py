@@ -1,5 +1,6 @@
 """`ImageEmbedder`: a frozen pretrained image backbone as a transformer."""
 
+import hashlib
 from numbers import Integral
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sktransfer.backbones._spec import POOLINGS
 from sktransfer.embed._base import BaseEmbedder
+from sktransfer.embed._fast import FastStartMixin
 from sktransfer.embed._runtime import (
     RUNTIME_CONSTRAINTS,
     RuntimeMixin,
@@ -20,7 +22,7 @@ __all__ = ["ImageEmbedder"]
 
 
 @with_runtime_doc
-class ImageEmbedder(RuntimeMixin, BaseEmbedder):
+class ImageEmbedder(FastStartMixin, RuntimeMixin, BaseEmbedder):
     """Embed images with a frozen pretrained backbone.
 
     Each image is decoded, preprocessed exactly as the backbone's weights
@@ -61,7 +63,20 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     <runtime and precision>
     num_workers : int, default=0
         DataLoader worker processes decoding images in parallel with the
-        forward pass (0 decodes in the main process).
+        forward pass. 0 decodes in one background thread of this process,
+        which also overlaps the forward pass (Pillow releases the GIL), with
+        no start-up cost; the preprocessing (resize, crop) runs in the main
+        thread.
+    jpeg_draft : bool, default=False
+        Decode JPEG files and bytes whose shorter side is at least four
+        times the resize size at a reduced scale (``PIL.Image.draft``: 1/2,
+        1/4 or 1/8, in the DCT) keeping a shorter side of at least twice the
+        resize size, then preprocess as usual. Much faster for photos far
+        larger than the network's input, close to the full decode but not
+        equal to it (see ``benchmarks/results/runtimes.md``), so it gives
+        another fingerprint (cache key); ``False`` keeps the fingerprints of
+        before. Other formats, smaller JPEGs, PIL images and arrays are
+        unaffected.
     normalize : bool, default=False
         L2-normalise each embedding.
     cache : str, Path, joblib.Memory or EmbeddingCache, default=None
@@ -159,7 +174,8 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     """
 
     _modality = "image"
-    _model_params = ("backbone", "layer", "pooling", "image_size")
+    _fast_start = True  # see sktransfer.embed._fast (not inherited)
+    _model_params = ("backbone", "layer", "pooling", "image_size", "jpeg_draft")
 
     _parameter_constraints = {
         **BaseEmbedder._parameter_constraints,
@@ -168,6 +184,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         "pooling": [StrOptions(set(POOLINGS))],
         "image_size": [None, Interval(Integral, 8, None, closed="left")],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "jpeg_draft": ["boolean"],
         "cache_key": [StrOptions(set(CACHE_KEY_MODES))],
     }
 
@@ -183,6 +200,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         runtime="auto",
         precision="auto",
         num_workers=0,
+        jpeg_draft=False,
         normalize=False,
         cache=None,
         cache_key="content",
@@ -199,6 +217,7 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         self.runtime = runtime
         self.precision = precision
         self.num_workers = num_workers
+        self.jpeg_draft = jpeg_draft
         self.normalize = normalize
         self.cache = cache
         self.cache_key = cache_key
@@ -221,6 +240,23 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
             options["image_size"] = self.image_size
         return options
 
+    def _load_model(self):
+        """The fingerprint, marked when large JPEGs are decoded at reduced scale.
+
+        Kept out of ``_fingerprint_options``: the network, its shared copy
+        and its runtime export are the same with and without the draft, and
+        without it the fingerprint is that of before (old cache entries stay
+        valid).
+        """
+        from sktransfer.engine._preprocess import DRAFT_MARGIN
+
+        fingerprint = super()._load_model()
+        self._jpeg_draft = bool(self.jpeg_draft)  # as fingerprinted
+        if not self._jpeg_draft:
+            return fingerprint
+        marked = f"{fingerprint}:jpeg_draft:{DRAFT_MARGIN}".encode()
+        return hashlib.sha256(marked).hexdigest()[:32]
+
     def _wrap_model(self, model, spec):
         from sktransfer.engine._extract import FeatureExtractor
 
@@ -235,7 +271,8 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
     def _transform_fn(self):
         from sktransfer.engine._preprocess import ImageTransform
 
-        return ImageTransform(self._preprocessing())
+        draft = getattr(self, "_jpeg_draft", False)  # as fingerprinted at fit
+        return ImageTransform(self._preprocessing(), jpeg_draft=draft)
 
     def _item_key(self, items, index):
         """Identical inputs of one call are computed once (same path, bytes, pixels)."""
@@ -251,6 +288,8 @@ class ImageEmbedder(RuntimeMixin, BaseEmbedder):
         return image_cache_key(items[index], self.cache_key)
 
     def _embed_raw(self, items, positions, verbose=None):
+        if self.__dict__.get("_fast") is not None:
+            return self._fast_embed(items, positions, verbose)
         from sktransfer.engine._data import ImageDataset
         from sktransfer.engine._inference import run_inference
 

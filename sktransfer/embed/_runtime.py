@@ -23,7 +23,10 @@ _RUNTIME_DOC = """\
         to torch fp32 to a cosine >= 0.9999, checked at fit); torch on CUDA,
         with ``compile`` set, or when neither is installed. If the export or
         the check fails, one ``RuntimeWarning`` says why and torch runs.
-        ``runtime_`` says what is used. See :ref:`cpu-runtimes`.
+        ``runtime_`` says what is used. See :ref:`cpu-runtimes`. Once a
+        configuration has run on an export, a fresh process fits and
+        transforms from that export without importing torch (a checked
+        record beside it; ``SKTRANSFER_FAST_START=0`` turns this off).
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
         ``"auto"``: fp32 on CPU; autocast bf16 (or fp16) on CUDA. ``"bf16"``
         on the CPU runs OpenVINO's bf16 when it is the runtime (else torch

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from sktransfer.embed._base import BaseEmbedder
+from sktransfer.embed._fast import FastStartMixin
 from sktransfer.embed._runtime import (
     RUNTIME_CONSTRAINTS,
     RuntimeMixin,
@@ -20,7 +21,7 @@ __all__ = ["TextEmbedder"]
 
 
 @with_runtime_doc
-class TextEmbedder(RuntimeMixin, BaseEmbedder):
+class TextEmbedder(FastStartMixin, RuntimeMixin, BaseEmbedder):
     """Embed texts with a frozen pretrained sentence-transformers model.
 
     Wraps :meth:`sentence_transformers.SentenceTransformer.encode` (eval mode,
@@ -119,6 +120,7 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
     """
 
     _modality = "text"
+    _fast_start = True  # see sktransfer.embed._fast (not inherited)
     _model_params = ("backbone", "max_length", "prompt")
 
     _parameter_constraints = {
@@ -180,6 +182,8 @@ class TextEmbedder(RuntimeMixin, BaseEmbedder):
         return text_cache_key(items[index])
 
     def _embed_raw(self, items, positions, verbose=None):
+        if self.__dict__.get("_fast") is not None:
+            return self._fast_embed(items, positions, verbose)
         texts = [items[p] for p in positions]
         verbose = self.verbose if verbose is None else verbose
         if hasattr(self._runner, "encode"):

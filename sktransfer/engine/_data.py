@@ -10,6 +10,11 @@ __all__ = ["ImageDataset", "TensorRowsDataset"]
 class ImageDataset(torch.utils.data.Dataset):
     """Decode + preprocess ``items[positions[i]]`` on access (in workers if any).
 
+    ``dataset[i]`` is ``finish(i, decode(i))``: `decode` is Pillow and NumPy
+    only (what a background thread may run, see
+    `sktransfer.engine._prefetch`), `finish` makes the tensor and applies
+    the transform.
+
     Parameters
     ----------
     items : list or ndarray
@@ -29,10 +34,21 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.positions)
 
     def __getitem__(self, i):
-        from sktransfer.io import decode_image
+        return self.finish(i, self.decode(i))
+
+    def decode(self, i):
+        """Item ``i`` decoded to a float32 ``(3, H, W)`` array (no torch call)."""
+        from sktransfer.io import decode_pixels
 
         index = self.positions[i]
-        return self.transform(decode_image(self.items[index], index))
+        draft = getattr(self.transform, "draft_size", None)  # large JPEGs
+        return decode_pixels(self.items[index], index, draft)
+
+    def finish(self, i, pixels):
+        """The network input of item ``i`` from its decoded ``pixels``."""
+        from sktransfer.io import pixels_to_tensor
+
+        return self.transform(pixels_to_tensor(pixels, self.positions[i]))
 
 
 class TensorRowsDataset(torch.utils.data.Dataset):

@@ -32,8 +32,8 @@ def resolve_precision(precision, device):
 
 def autocast(device, precision):
     """A context manager running the forward pass in the given precision."""
-    torch = import_optional("torch")
     if precision == "fp32":
         return contextlib.nullcontext()
+    torch = import_optional("torch")
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)

@@ -65,8 +65,9 @@ class OnnxRuntime(Runtime):
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 4  # failures surface as exceptions
+        self.path = self.prepare(path, precision)  # the file loaded
         self.session = ort.InferenceSession(
-            str(self.prepare(path, precision)),
+            str(self.path),
             sess_options=options,
             providers=["CPUExecutionProvider"],
         )

@@ -34,6 +34,7 @@ class OpenVINORuntime(Runtime):
 
     def __init__(self, path, precision, threads, folder=None):
         ov = import_optional("openvino")
+        self.path = path  # the file loaded (the fast start's record names it)
         core = ov.Core()
         config = {
             "INFERENCE_PRECISION_HINT": _HINTS[precision],

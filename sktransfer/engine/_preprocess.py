@@ -4,7 +4,7 @@ import math
 
 from sktransfer._optional import import_optional
 
-__all__ = ["ImageTransform", "MAX_STRETCH"]
+__all__ = ["DRAFT_MARGIN", "ImageTransform", "MAX_STRETCH"]
 
 # The resized image's long side may reach MAX_STRETCH times the larger of the
 # resize and crop sizes; a longer one is first cut to the part the centre crop
@@ -12,6 +12,9 @@ __all__ = ["ImageTransform", "MAX_STRETCH"]
 # length is under crop + (2 * reach + 2) / step <= crop + 6 * resize_size + 1:
 # so no resized image is ever longer than 8 * max(resize_size, crop) pixels.
 MAX_STRETCH = 4
+# JPEGs decoded with ``jpeg_draft`` keep a shorter side of at least this
+# many times the larger of the resize and crop sizes
+DRAFT_MARGIN = 2
 # input pixels kept beyond the crop on each side, per unit of the filter's
 # reach, so that the resampling filter sees the same neighbours
 _FILTER_REACH = {"nearest": 1, "bilinear": 1, "bicubic": 2}
@@ -34,10 +37,27 @@ class ImageTransform:
     Parameters
     ----------
     preprocessing : ImagePreprocessing
+    jpeg_draft : bool, default=False
+        Decode JPEGs much larger than needed at a reduced scale (see
+        `draft_size`), which changes their pixels slightly.
     """
 
-    def __init__(self, preprocessing):
+    def __init__(self, preprocessing, jpeg_draft=False):
         self.preprocessing = preprocessing
+        self.jpeg_draft = jpeg_draft
+
+    @property
+    def draft_size(self):
+        """Shorter side large JPEGs are decoded at, at least (None: full size).
+
+        ``DRAFT_MARGIN`` times the larger of the resize and crop sizes, so
+        the antialiased resize still averages two or more decoded pixels per
+        output pixel.
+        """
+        if not self.jpeg_draft:
+            return None
+        config = self.preprocessing
+        return DRAFT_MARGIN * max(config.resize_size, *config.crop_size)
 
     def __call__(self, image):
         torch = import_optional("torch")

@@ -104,18 +104,29 @@ class SentenceRunner:
 
     Parameters
     ----------
-    model : SentenceTransformer
-        The torch model (for its tokeniser).
+    model : SentenceTransformer or None
+        The torch model (for its tokeniser); None with ``tokenize``.
     runtime : Runtime
         The loaded session.
     names : list of str
         The graph's input names.
+    tokenize : callable, optional
+        ``tokenize(texts, prompt)`` -> ``{name: int64 array}``, used instead
+        of the model's ``preprocess`` (the torch-free fast start's
+        `sktransfer.engine._fast_text.FastTokenizer`).
     """
 
-    def __init__(self, model, runtime, names):
+    def __init__(self, model, runtime, names, tokenize=None):
         self.model = model
         self.runtime = runtime
         self.names = list(names)
+        self.tokenize = tokenize
+
+    def _features(self, texts, prompt):
+        if self.tokenize is not None:
+            return self.tokenize(texts, prompt)
+        features = _sentence_features(self.model, texts, prompt)
+        return {name: features[name].numpy().astype(np.int64) for name in self.names}
 
     def eval(self):
         return self
@@ -136,10 +147,8 @@ class SentenceRunner:
             verbose=bool(show_progress_bar),  # already decided by the embedder
         ):
             chunk = [texts[i] for i in order[start : start + batch_size]]
-            features = _sentence_features(self.model, chunk, prompt)
-            result = self.runtime.run(
-                {name: features[name].numpy().astype(np.int64) for name in self.names}
-            )
+            features = self._features(chunk, prompt)
+            result = self.runtime.run({name: features[name] for name in self.names})
             if out is None:
                 out = np.empty((len(texts), result.shape[1]), dtype=np.float32)
             out[order[start : start + batch_size]] = result

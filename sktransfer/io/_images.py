@@ -8,9 +8,15 @@ images (modes ``I`` and ``F``) are read as intensities: values over the range
 (255 or 65535 for ``I``, 1.0 for ``F``) scale the image by its maximum,
 negative values are clipped to 0 (black), and NaN or infinite values are
 rejected with the image's index.
+
+`decode_pixels` does the decoding with Pillow and NumPy only (no torch, no
+random numbers, no warning), so the inference loop can run it in a
+background thread; `decode_image` adds the aspect-ratio warning and wraps
+the result in a tensor.
 """
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -19,7 +25,13 @@ import numpy as np
 from sktransfer._optional import import_optional
 from sktransfer.io._sequence import as_item_list
 
-__all__ = ["check_image_input", "decode_image"]
+__all__ = [
+    "check_image_input",
+    "decode_image",
+    "decode_image_array",
+    "decode_pixels",
+    "pixels_to_tensor",
+]
 
 _CHANNELS = (1, 3, 4)
 # long side / short side over which a square centre crop keeps under 5% of
@@ -184,11 +196,29 @@ def _pil_to_float(image):
     ):
         array = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
     else:
-        array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    return _to_rgb(array.astype(np.float32))
+        rgb = image if mode == "RGB" else image.convert("RGB")
+        array = np.asarray(rgb, dtype=np.float32)
+        array /= 255.0  # in place: the same values as ``array / 255.0``
+    return _to_rgb(array.astype(np.float32, copy=False))
 
 
-def _open_pil(item, index):
+def _draft(image, min_short_side):
+    """Let Pillow decode a large JPEG at 1/2, 1/4 or 1/8 scale (in the DCT).
+
+    The scale is the smallest whose shorter side stays >= ``min_short_side``;
+    other formats and JPEGs under twice ``min_short_side`` decode at full size.
+    """
+    if image.format != "JPEG" or not min_short_side:
+        return
+    width, height = image.size
+    short = min(width, height)
+    if short < 2 * min_short_side:
+        return
+    factor = min_short_side / short
+    image.draft(image.mode, (math.ceil(width * factor), math.ceil(height * factor)))
+
+
+def _open_pil(item, index, draft=None):
     Image = import_optional("PIL.Image")
     if isinstance(item, (str, Path)):
         path = Path(item).expanduser()
@@ -207,6 +237,7 @@ def _open_pil(item, index):
         source = io.BytesIO(bytes(item))
     try:
         with Image.open(source) as image:
+            _draft(image, draft)
             image.load()
             return _pil_to_float(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -215,8 +246,92 @@ def _open_pil(item, index):
         ) from exc
 
 
-def decode_image(item, index):
+def decode_pixels(item, index, draft=None):
+    """Decode one image to a ``float32`` array ``(3, H, W)`` in [0, 1].
+
+    Pillow and NumPy only: no torch call, no random number, no warning, so
+    it may run in a background thread. The errors are those of
+    `decode_image`, naming ``index`` (and the path).
+
+    Parameters
+    ----------
+    item : str, Path, bytes, PIL.Image.Image or ndarray
+        The image.
+    index : int
+        Its position in the input, for error messages.
+    draft : int, optional
+        JPEG files and bytes whose shorter side is at least twice ``draft``
+        are decoded at a reduced scale (``PIL.Image.draft``: 1/2, 1/4 or
+        1/8, in the DCT) keeping a shorter side >= ``draft``: much faster
+        for photos far larger than the network's input, close to (not equal
+        to) the full decode. None decodes at full size.
+
+    Returns
+    -------
+    pixels : ndarray of shape (3, H, W), dtype float32, C-contiguous
+    """
+    if isinstance(item, np.ndarray):
+        where = f"at index {index}"
+        axis = _channel_axis(item.shape, where)
+        if axis == 0:
+            item = np.moveaxis(item, 0, -1)
+        array = _to_rgb(_array_to_float(item, where))
+    elif isinstance(item, (str, Path, bytes, bytearray)):
+        array = _open_pil(item, index, draft)
+    else:
+        try:
+            array = _pil_to_float(item)
+        except (OSError, ValueError) as exc:
+            raise ValueError(
+                f"could not convert the PIL image at index {index}: {exc}"
+            ) from exc
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"image at index {index} is empty (shape {array.shape})")
+    return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def pixels_to_tensor(pixels, index):
+    """`decode_pixels`'s array as a tensor (shared memory), warning if elongated.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (3, H, W)
+    index : int
+        The image's position in the input, for the warning.
+
+    Returns
+    -------
+    image : torch.Tensor
+    """
+    torch = import_optional("torch")
+    _warn_if_elongated(pixels.shape[1:], index, stacklevel=4)
+    return torch.from_numpy(pixels)
+
+
+def decode_image(item, index, draft=None):
     """Decode one image to a ``float32`` tensor ``(3, H, W)`` in [0, 1].
+
+    Parameters
+    ----------
+    item : str, Path, bytes, PIL.Image.Image or ndarray
+        The image.
+    index : int
+        Its position in the input, for error messages.
+    draft : int, optional
+        Decode large JPEGs at a reduced scale (see `decode_pixels`).
+
+    Returns
+    -------
+    image : torch.Tensor
+    """
+    return pixels_to_tensor(decode_pixels(item, index, draft), index)
+
+
+def decode_image_array(item, index):
+    """Decode one image to a ``float32`` array ``(3, H, W)``, without torch.
+
+    What `decode_image` returns (full-size decode, the same warning), as a
+    NumPy array: the torch-free fast start runs on it.
 
     Parameters
     ----------
@@ -227,31 +342,14 @@ def decode_image(item, index):
 
     Returns
     -------
-    image : torch.Tensor
+    image : ndarray of shape (3, H, W), dtype float32
     """
-    torch = import_optional("torch")
-    if isinstance(item, np.ndarray):
-        where = f"at index {index}"
-        axis = _channel_axis(item.shape, where)
-        if axis == 0:
-            item = np.moveaxis(item, 0, -1)
-        array = _to_rgb(_array_to_float(item, where))
-    elif isinstance(item, (str, Path, bytes, bytearray)):
-        array = _open_pil(item, index)
-    else:
-        try:
-            array = _pil_to_float(item)
-        except (OSError, ValueError) as exc:
-            raise ValueError(
-                f"could not convert the PIL image at index {index}: {exc}"
-            ) from exc
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"image at index {index} is empty (shape {array.shape})")
-    _warn_if_elongated(array.shape[:2], index)
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    pixels = decode_pixels(item, index)
+    _warn_if_elongated(pixels.shape[1:], index, stacklevel=4)
+    return pixels
 
 
-def _warn_if_elongated(shape, index):
+def _warn_if_elongated(shape, index, stacklevel=3):
     """Warn when the centre crop can keep only a sliver of the image."""
     height, width = shape
     if max(height, width) > MAX_ASPECT_RATIO * min(height, width):
@@ -261,5 +359,5 @@ def _warn_if_elongated(shape, index):
             f"{100 // MAX_ASPECT_RATIO}% of it, so it is embedded from its "
             f"central part only. Crop or pad it to a sensible shape first",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
