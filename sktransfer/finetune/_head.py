@@ -151,8 +151,11 @@ def _choose(X, y, task, weights, cv, random_state):
     for l2 in grid:
         total = 0.0
         for k, (train, valid) in enumerate(folds):
-            part = None if scaling is None else scaling.rows(train)
-            coefs[k] = _solve(X[train], y[train], weights[train], task, l2, coefs[k],
+            # classes: the fold's float32 rows only (no float64 copy)
+            rows, part = (
+                (X[train], None) if scaling is None else (None, scaling.rows(train))
+            )
+            coefs[k] = _solve(rows, y[train], weights[train], task, l2, coefs[k],
                               _CV_MAX_ITER, tol, part)  # fmt: skip
             total += _loss(X[valid], y[valid], weights[valid], task, coefs[k])
         losses.append(total)
@@ -243,7 +246,10 @@ def _folds(y, task, cv, random_state):
 
 # -- the solvers -------------------------------------------------------------------
 def _solve(X, y, weights, task, l2, start, max_iter, tol, scaling=None):
-    """Coefficients ``(n_features + 1, n_columns)``, the intercept last."""
+    """Coefficients ``(n_features + 1, n_columns)``, the intercept last.
+
+    Classes with a ``scaling`` of these rows given: ``X`` is not read.
+    """
     if task == "regression":
         return _ridge(X, y, weights, l2)
     columns = 1 if y.n_classes == 2 else y.n_classes
@@ -257,7 +263,7 @@ def _solve(X, y, weights, task, l2, start, max_iter, tol, scaling=None):
         scaling = _Scaling(X, w)
     problem = _Preconditioned(scaling, w, l2, target)
     if start is None:
-        start = np.zeros((X.shape[1] + 1, columns))
+        start = np.zeros((scaling.X32.shape[1] + 1, columns))
     result = minimize(
         problem.objective,
         problem.to_solver(start),
