@@ -256,3 +256,58 @@ def test_fast_path_uses_the_embedding_cache(home):
     first = fast.transform(TEXTS)
     assert list(Path(cache).rglob("*.emb"))
     _close(fast.transform(TEXTS), first)
+
+
+_WRITER = """
+import sys
+from sktransfer.engine._fast_record import write_record
+folder, key, tag = sys.argv[1], {"estimator": "concurrency"}, sys.argv[2]
+for i in range(40):
+    write_record(folder, key, {"files": [], "fitted": {"writer": tag, "i": i}})
+"""
+
+
+def test_concurrent_writers_never_leave_a_partial_record(tmp_path):
+    """Processes and threads writing one record while a reader reads it.
+
+    The reader sees no record or a whole, valid one (never a torn file);
+    at the end one record answers and no temporary file is left.
+    """
+    import threading
+
+    root = tmp_path / "runtimes"
+    folder = root / "export-a"
+    folder.mkdir(parents=True)
+    key = {"estimator": "concurrency"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(folder), f"process-{n}"], env=env
+        )
+        for n in range(2)
+    ]
+
+    def write(tag):
+        for i in range(40):
+            body = {"files": [], "fitted": {"writer": tag, "i": i}}
+            _fast_record.write_record(folder, key, body)
+
+    threads = [threading.Thread(target=write, args=(f"thread-{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    reasons = set()
+    while any(t.is_alive() for t in threads) or any(w.poll() is None for w in writers):
+        record, reason = _fast_record.find_record(root, key)
+        if record is None:
+            reasons.add(reason)
+        else:
+            assert record["key"] == key and record["fitted"]["i"] in range(40)
+    for thread in threads:
+        thread.join()
+    assert [w.wait() for w in writers] == [0, 0]
+    assert reasons <= {"no record for this configuration"}
+    record, reason = _fast_record.find_record(root, key)
+    assert reason is None and record["fitted"]["i"] == 39
+    assert [p.name for p in folder.iterdir()] == [
+        f"fast-{_fast_record.key_digest(key)}.json"
+    ]
