@@ -281,7 +281,7 @@ def main():
     load_text = ", ".join(f"{load:.1f}" for load in loads)
     text = f"""# CPU runtimes: torch eager vs ONNX Runtime vs OpenVINO
 
-Command: `nice -n 5 python -m benchmarks.runtimes --n-images {args.n_images} --n-texts {args.n_texts} --threads {args.threads} --rounds {args.rounds} --n-large {args.n_large} --large-size {args.large_size}`
+Command: `python -m benchmarks.runtimes --n-images {args.n_images} --n-texts {args.n_texts} --threads {args.threads} --rounds {args.rounds} --n-large {args.n_large} --large-size {args.large_size}`
 
 Machine: {machine()}. Load average (1 min) before, after the images, after the
 large JPEGs and at the end: {load_text} (2 cores shared with other jobs:
