@@ -53,13 +53,18 @@ def features(name, cache):
         images, labels = load_fashion_mnist("train")
         test_images, test_labels = load_fashion_mnist("test")
         rng = np.random.default_rng(0)
-        train, test = _stratified(labels, 6000, rng), _stratified(test_labels, 4000, rng)
+        train, test = (
+            _stratified(labels, 6000, rng),
+            _stratified(test_labels, 4000, rng),
+        )
         embedder = ImageEmbedder(_spec_at("tf_efficientnet_lite0", IMAGE_SIZE))
         out = (embedder.fit_transform(images[train]), labels[train],
                embedder.transform(test_images[test]), test_labels[test])  # fmt: skip
     else:
         folder = shared_data_dir()
-        texts, labels = rt_polarity(folder) if name == "rt-polarity" else sentences(folder)
+        texts, labels = (
+            rt_polarity(folder) if name == "rt-polarity" else sentences(folder)
+        )
         out = (TextEmbedder().fit_transform(list(texts)), labels)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,9 +173,9 @@ def main(argv=None):
         f"Machine: {machine()}.",
         "Features computed once per set; each split fits every solver on the same "
         "matrix (the order rotates from split to split). Accuracy on the split's "
-        "held-out rows; \"minus LR(C=1)\" is the paired difference per split; fit "
+        'held-out rows; "minus LR(C=1)" is the paired difference per split; fit '
         "times exclude feature extraction. `head` is "
-        "`sktransfer.finetune._head.solve_head`, what `strategy=\"head\"` runs "
+        '`sktransfer.finetune._head.solve_head`, what `strategy="head"` runs '
         "on its cached features (`C = 1 / (head_l2 * n)`).",
         "",
     ]
