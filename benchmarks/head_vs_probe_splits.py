@@ -30,11 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # python -m benchmarks.x
 
+from benchmarks import head_vs_probe  # noqa: E402
 from benchmarks._common import machine, write_result  # noqa: E402
 from benchmarks.finetune_accuracy import _spec_at, _stratified, sentences  # noqa: E402
 from benchmarks.head_vs_probe import IMAGE_SIZE, rt_polarity  # noqa: E402
 
-REFERENCE = "LogisticRegression(C=1)"
+REFERENCE = "LogisticRegression(C=1, max_iter=1000)"
 SIZES = {"rt-polarity": (2000, 2000), "sentiment": (1500, 1500),
          "fashion-mnist": (2000, 2000)}  # fmt: skip
 
@@ -86,30 +87,9 @@ def split(data, sizes, seed):
 
 
 def solvers(n_train, with_cv):
-    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-
-    from sktransfer.finetune._head import solve_head
-
-    def head(l2):
-        def fit(X, y):
-            weight, bias = solve_head(X, y, l2=l2)
-            return lambda Z: np.argmax(Z @ weight.T + bias, axis=1)
-
-        return fit
-
-    def sk(factory):
-        return lambda X, y: factory().fit(X, y).predict
-
-    out = {
-        'head, head_l2="auto" (the default)': head("auto"),
-        "head, head_l2=1/n (= C 1)": head(1 / n_train),
-        REFERENCE: sk(lambda: LogisticRegression(max_iter=1000)),
-    }
-    if with_cv:
-        out["LogisticRegressionCV(Cs=10, cv=5)"] = sk(
-            lambda: LogisticRegressionCV(Cs=10, cv=5, max_iter=1000)
-        )
-    return out
+    """`benchmarks.head_vs_probe.solvers`, less the StandardScaler pipeline."""
+    out = head_vs_probe.solvers(n_train, with_cv)
+    return {key: fit for key, fit in out.items() if "StandardScaler" not in key}
 
 
 def run_set(name, data, n_splits, with_cv):
