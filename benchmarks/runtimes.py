@@ -6,7 +6,10 @@ default ``batch_size="auto"``, interleaved rounds in one process, images/s,
 ratio to today's torch eager with serial decoding, and cosine to its
 features. Torch eager and the default runtime run twice: with the decode
 thread (``num_workers=0``: Pillow decodes the next items in a background
-thread during the forward pass) and with the serial loop of before. Beside
+thread during the forward pass) and with the serial loop of before;
+``compile=True`` runs after the rounds in a process of its own, warmed up
+(loading inductor slowed torch eager in the same process); the lossy rows'
+accuracy is measured in ``benchmarks/runtime_accuracy.py``. Beside
 them, in the same rounds, the decode-only rate (Pillow decode to float
 pixels, what the thread does) and the decode + preprocess rate (+ resize,
 crop, normalise, which stay in the main thread): no network. Then large
@@ -22,6 +25,7 @@ Run: python -m benchmarks.runtimes [--n-images 500] [--n-texts 2000] [--threads 
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -48,6 +52,8 @@ IMAGE_RUNTIMES = {
     "ONNX Runtime fp32": ({"runtime": "onnx"}, True),
     "OpenVINO fp32": ({"runtime": "openvino"}, True),
     "OpenVINO bf16 (lossy)": ({"runtime": "openvino", "precision": "bf16"}, True),
+    "OpenVINO int8 (lossy)": ({"runtime": "openvino", "precision": "int8"}, True),
+    "ONNX Runtime int8 (lossy)": ({"runtime": "onnx", "precision": "int8"}, True),
     'default (runtime="auto"), serial decode': ({}, False),
     'default (runtime="auto")': ({}, True),
 }
@@ -58,6 +64,7 @@ TEXT_RUNTIMES = {
     "TextEmbedder ONNX Runtime fp32": {"runtime": "onnx"},
     "TextEmbedder OpenVINO fp32": {"runtime": "openvino"},
     "TextEmbedder ONNX Runtime int8 (lossy)": {"runtime": "onnx", "precision": "int8"},
+    "TextEmbedder OpenVINO int8 (lossy)": {"runtime": "openvino", "precision": "int8"},
     'TextEmbedder default (runtime="auto")': {},
 }
 
@@ -124,6 +131,11 @@ def bench_images(paths, rounds):
         f"{cosines(outputs[label], outputs[BEFORE])} |"
         for label in embedders
     ]
+    compiled = len(paths) / float(np.median(compiled_seconds(paths, rounds)))
+    rows.append(
+        f"| torch compile (own process, after a warm-up) | torch | serial | "
+        f"{compiled:.1f} | **{compiled / rate[BEFORE]:.2f}x** | - |"
+    )
     rows += [
         f"| {label} (no network) | - | serial | {rate[label]:.1f} | "
         f"{rate[label] / rate[BEFORE]:.2f}x | - |"
@@ -147,6 +159,35 @@ def bench_images(paths, rounds):
         f"({rate['decode + preprocess']:.1f} images/s).**"
     )
     return rows, summary, raw
+
+
+COMPILED = """
+import json, sys, time
+import torch
+torch.set_num_threads(int(sys.argv[2]))
+from sktransfer import ImageEmbedder
+paths = json.loads(sys.argv[1])
+est = ImageEmbedder(runtime="torch", compile=True).fit(paths[:1])
+est.transform(paths)  # builds the code (once per process and batch shape)
+seconds = []
+for _ in range(int(sys.argv[3])):
+    start = time.perf_counter()
+    est.transform(paths)
+    seconds.append(time.perf_counter() - start)
+print(json.dumps(seconds))
+"""
+
+
+def compiled_seconds(paths, rounds):
+    """Seconds per round of ``compile=True`` in a process of its own (with
+    the compiled model in the same process, torch eager ran 58.7 images/s in
+    one run of this script, against 79.8 without it in the next)."""
+    out = subprocess.run(
+        [sys.executable, "-c", COMPILED, json.dumps(paths),
+         str(torch.get_num_threads()), str(rounds)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def bench_draft(folder, n, size, rounds):

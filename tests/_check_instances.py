@@ -96,18 +96,23 @@ _FINETUNE_SUBSET_XFAIL = (
     "network's predict) differ by ~1e-7 relative, which the check's atol=1e-7 "
     "does not allow"
 )
+# Whether a configuration's outputs stay within atol=1e-7 depends on its
+# weights: the toy backbone's float32 features of a batch of 1 and of 20 rows
+# differ by up to 9e-8 (measured), and a head turns that into up to 3e-7.
+# With the solved head as chosen by head_l2="auto" (3 folds, one-standard-
+# error rule) the classifier's probabilities pass and the regressor's
+# predictions do not; trained networks fail both. xfail is strict, so each
+# entry is exact for the configurations it names.
 _FINETUNE_CLASSIFIER_XFAIL = {
-    **_FINETUNE_XFAIL,
-    "check_methods_subset_invariance": _FINETUNE_SUBSET_XFAIL,
-}
-# a regressor with the solved head predicts in float64 from features that are
-# subset-invariant, so the check passes there; a trained network does not
-_FINETUNE_REGRESSOR_XFAIL = {
     **_FINETUNE_XFAIL,
     "check_methods_subset_invariance": (
         _FINETUNE_SUBSET_XFAIL,
         {"strategy": "full"},
     ),
+}
+_FINETUNE_REGRESSOR_XFAIL = {
+    **_FINETUNE_XFAIL,
+    "check_methods_subset_invariance": _FINETUNE_SUBSET_XFAIL,
 }
 
 CHECK_INSTANCES = {

@@ -191,7 +191,6 @@ def test_exact_runtime_shares_embedding_cache_entries_with_torch(tmp_path):
         ({"runtime": "tensorrt"}, "'runtime' parameter"),
         ({"runtime": "onnx", "compile": True}, "compile applies to runtime='torch'"),
         ({"runtime": "torch", "precision": "int8"}, "precision='int8' needs"),
-        ({"runtime": "openvino", "precision": "int8"}, "precision='int8' needs"),
         ({"runtime": "onnx", "precision": "bf16"}, "runs precision in"),
     ],
 )

@@ -1,5 +1,7 @@
 """The ``runtime`` parameter of the embedders: what runs the frozen forward pass."""
 
+import functools
+
 from sklearn.utils._param_validation import StrOptions
 
 from sktransfer.engine._device import PRECISIONS
@@ -30,9 +32,11 @@ _RUNTIME_DOC = """\
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
         ``"auto"``: fp32 on CPU; autocast bf16 (or fp16) on CUDA. ``"bf16"``
         on the CPU runs OpenVINO's bf16 when it is the runtime (else torch
-        autocast); ``"int8"`` runs ONNX Runtime with dynamically quantized
-        weights. Lossy precisions change the fingerprint (cache key); an
-        exact runtime does not.
+        autocast); ``"int8"`` runs an int8 copy of the export on OpenVINO
+        or ONNX Runtime (images: statically quantized, activation ranges
+        calibrated once on fixed sample photos; texts: the matrix products
+        dynamically quantized). Lossy precisions change the fingerprint
+        (cache key); an exact runtime does not.
 """
 
 
@@ -83,6 +87,15 @@ class RuntimeMixin:
             return (self.n_features_in_,)
         return None
 
+    def _calibration(self):
+        """For image models at int8: the calibration inputs, made when needed."""
+        if self._spec.modality != "image" or self._precision != "int8":
+            return None
+        from sktransfer.engine._quantize import calibration_images
+
+        transform = self._transform_fn()
+        return functools.cache(lambda: calibration_images(transform))
+
     def _make_runner(self, shared_key=None):
         from sktransfer.engine._compile import compile_options
         from sktransfer.engine._runtime import runtime_folder
@@ -101,6 +114,7 @@ class RuntimeMixin:
             fingerprint=self._spec.fingerprint(**exact),
             prompt=getattr(self, "prompt", None),
             example_shape=self._example_shape(),
+            calibration=self._calibration(),
         )
         self.runtime_ = name
         if runner is None:

@@ -1,40 +1,42 @@
 """ONNX Runtime (CPU execution provider) under the embedders."""
 
-import logging
-
 from sktransfer._optional import import_optional
 from sktransfer.engine._runtime import Runtime, atomic_derive
 
-__all__ = ["OnnxRuntime"]
+__all__ = ["OnnxRuntime", "int8_file"]
 
 
-def _quantize(source, destination):
-    """Dynamic int8 quantization of the matrix products (transformer layers).
+def int8_file(onnx_path, calibration=None):
+    """The int8 copy of ``onnx_path`` to load, derived from it once.
 
-    Convolutions are left in fp32: their dynamic quantization (ConvInteger)
-    loses too much (cosine 0.55 to torch for EfficientNet-Lite0).
+    Static quantization (`sktransfer.engine._quantize.quantize_static`)
+    when ``calibration`` (a callable returning network inputs) is given or
+    its file is there already (a fast start, which has no calibration
+    inputs); dynamic quantization of the matrix products otherwise.
     """
-    quantization = import_optional("onnxruntime.quantization")
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # shape-inference chatter on dynamic axes
-    try:
-        quantization.quantize_dynamic(
-            str(source),
-            str(destination),
-            weight_type=quantization.QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Gemm"],
+    from sktransfer.engine import _quantize
+
+    static = onnx_path.with_name(
+        f"model.int8-static-v{_quantize.CALIBRATION_VERSION}.onnx"
+    )
+    if calibration is not None:
+        return atomic_derive(
+            onnx_path,
+            static,
+            lambda source, tmp: _quantize.quantize_static(source, tmp, calibration()),
         )
-    finally:
-        root.setLevel(level)
+    if static.is_file():
+        return static
+    return atomic_derive(
+        onnx_path, onnx_path.with_name("model.int8.onnx"), _quantize.quantize_dynamic
+    )
 
 
 class OnnxRuntime(Runtime):
     """An ONNX Runtime session of an exported graph.
 
-    ``precision="int8"`` runs a copy with dynamic int8 quantization of the
-    weights (``onnxruntime.quantization.quantize_dynamic``), derived once from
-    the fp32 export and stored beside it.
+    ``precision="int8"`` runs an int8 copy derived once from the fp32 export
+    and stored beside it (see `int8_file`).
 
     Parameters
     ----------
@@ -45,27 +47,23 @@ class OnnxRuntime(Runtime):
         Intra-op threads (the torch thread count, for like-for-like use).
     folder : Path
         The export folder (unused: ONNX Runtime keeps no compiled cache).
+    calibration : callable, optional
+        Network inputs for static int8 quantization (images).
     """
 
     name = "onnx"
     package = "onnxruntime"
     precisions = ("fp32", "int8")
 
-    @classmethod
-    def prepare(cls, onnx_path, precision):
-        if precision != "int8":
-            return onnx_path
-        return atomic_derive(
-            onnx_path, onnx_path.with_name("model.int8.onnx"), _quantize
-        )
-
-    def __init__(self, path, precision, threads, folder=None):
+    def __init__(self, path, precision, threads, folder=None, calibration=None):
         ort = import_optional("onnxruntime")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 4  # failures surface as exceptions
-        self.path = self.prepare(path, precision)  # the file loaded
+        # the file loaded, which a fast start's record names (`int8_file` of an
+        # int8 copy is that copy)
+        self.path = int8_file(path, calibration) if precision == "int8" else path
         self.session = ort.InferenceSession(
             str(self.path),
             sess_options=options,

@@ -46,7 +46,9 @@ class Runtime:
 
     Subclasses set ``name``, ``package`` (the module whose presence means the
     runtime is installed) and ``precisions`` (those it runs), and implement
-    ``__init__(path, precision, threads, folder)`` and ``run(feeds)``.
+    ``__init__(path, precision, threads, folder=None, calibration=None)``
+    (``calibration``: a callable returning network inputs, for static int8)
+    and ``run(feeds)``; ``path`` attribute: the file loaded.
     """
 
     name = None
@@ -57,11 +59,6 @@ class Runtime:
     def installed(cls):
         """Whether the runtime's package can be imported (without importing it)."""
         return importlib.util.find_spec(cls.package) is not None
-
-    @classmethod
-    def prepare(cls, onnx_path, precision):
-        """The file to load for ``precision`` (derived from the fp32 export)."""
-        return onnx_path
 
     def run(self, feeds):
         """Run the graph on ``{input name: ndarray}``; return the output array."""

@@ -1,7 +1,8 @@
 """Choosing the runtime of a frozen forward pass: export once, check, fall back.
 
 ``"auto"`` tries, on the CPU, OpenVINO then ONNX Runtime (the order measured
-in ``benchmarks/results/runtimes.md``), keeping the first that is installed,
+in ``benchmarks/results/runtimes.md``; the reverse for texts at int8),
+keeping the first that is installed,
 exports and gives the same features as torch; on CUDA, with ``compile`` set,
 for numeric toy backbones, or when neither is installed it is torch. An
 explicit runtime is used when it works; when its export or its check fails,
@@ -29,6 +30,13 @@ from sktransfer.engine._runtime import (
 __all__ = ["runtime_candidates", "select_runner"]
 
 AUTO_ORDER = ("openvino", "onnx")
+# int8: OpenVINO runs the statically quantized image copies faster and closer
+# to torch, ONNX Runtime the dynamically quantized text ones (OpenVINO's rate
+# end to end: 1.35x ONNX Runtime's for EfficientNet-Lite0, 0.36x for MiniLM;
+# benchmarks/results/runtimes.md)
+INT8_ORDER = {"image": ("openvino", "onnx"), "text": ("onnx", "openvino")}
+# calibration inputs the int8 check compares with torch
+_CALIBRATION_PROBES = 4
 _WARNED = set()
 _LOCK = threading.Lock()
 
@@ -66,21 +74,20 @@ def runtime_candidates(runtime, precision, device, modality, compiled):
     ImportError
         An explicit runtime whose package is not installed (names the extra).
     """
-    if precision == "int8":  # only ONNX Runtime runs int8
-        if runtime not in ("auto", "onnx"):
-            raise ValueError(
-                f"precision='int8' needs runtime='onnx' (or 'auto'), got "
-                f"runtime={runtime!r}"
-            )
-        runtime = "onnx"
+    if precision == "int8" and runtime == "torch":  # int8 copies of an export
+        raise ValueError(
+            "precision='int8' needs runtime='onnx', 'openvino' or 'auto', got "
+            "runtime='torch'"
+        )
     if runtime == "torch":
         return []
     if runtime == "auto":
         if device.type != "cpu" or compiled or modality == "numeric":
             return []
+        order = INT8_ORDER[modality] if precision == "int8" else AUTO_ORDER
         return [
             name
-            for name in AUTO_ORDER
+            for name in order
             if precision in RUNTIME_CLASSES[name].precisions
             and RUNTIME_CLASSES[name].installed()
         ]
@@ -114,25 +121,38 @@ def _min_cosine(out, reference):
     return float(cosines.min())
 
 
-def _check(runtime, graph, precision):
+def _check(runtime, graph, precision, calibration=None):
+    """Compare with torch fp32 on the graph's probe inputs (random, or for a
+    calibrated int8 copy the first calibration inputs: real images)."""
     floor = EXACT_COSINE if precision == "fp32" else LOSSY_COSINE[precision]
-    cosine = _min_cosine(np.asarray(runtime.run(graph.probe)), graph.reference)
+    probe, reference = graph.probe, graph.reference
+    if calibration is not None:
+        torch = import_optional("torch")
+        (name,) = probe
+        probe = {name: calibration()[:_CALIBRATION_PROBES]}
+        with torch.inference_mode():
+            reference = graph.module(torch.from_numpy(probe[name])).float().numpy()
+    cosine = _min_cosine(np.asarray(runtime.run(probe)), reference)
     if not cosine >= floor:
         raise NotExactError(
             f"features differ from torch fp32 (cosine {cosine:.6f} < {floor})"
         )
 
 
-def _build(name, precision, threads, path, graph):
+def _build(name, precision, threads, path, graph, calibration=None):
     """Export (unless cached), load and check; a cached file failing is redone once."""
     runtime_class = RUNTIME_CLASSES[name]
+    if precision != "int8":
+        calibration = None
     for attempt in range(2):
         cached = path.is_file()
         g = graph()
         export_onnx(g.module, g.example, g.dynamic_axes, path)
         try:
-            runtime = runtime_class(path, precision, threads, folder=path.parent)
-            _check(runtime, g, precision)
+            runtime = runtime_class(
+                path, precision, threads, folder=path.parent, calibration=calibration
+            )
+            _check(runtime, g, precision, calibration)
         except Exception:
             if not cached or attempt:
                 raise
@@ -155,6 +175,7 @@ def select_runner(
     fingerprint,
     prompt=None,
     example_shape=None,
+    calibration=None,
 ):
     """The runner of the first runtime that works, or ``(None, "torch")``.
 
@@ -176,6 +197,9 @@ def select_runner(
         Text prompt (part of the probe inputs).
     example_shape : tuple of int, optional
         Shape of one input tensor (image and numeric models).
+    calibration : callable, optional
+        Returns network inputs (an array of ``example_shape`` rows) for a
+        statically quantized int8 copy (images); without it int8 is dynamic.
 
     Returns
     -------
@@ -208,7 +232,9 @@ def select_runner(
         try:
             runner = shared_model(
                 ("runtime", str(folder), key, name, precision, threads),
-                lambda name=name: _build(name, precision, threads, path, graph),
+                lambda name=name: _build(
+                    name, precision, threads, path, graph, calibration
+                ),
             )
         except Exception as error:  # noqa: BLE001 - reported, torch runs instead
             errors.append(f"{name}: {type(error).__name__}: {_first_line(error)}")

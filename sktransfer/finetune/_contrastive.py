@@ -198,7 +198,7 @@ def _pair_dataset(
 
 def _make_net(config, module, plan, loss, datasets, device, precision):
     from sktransfer.engine._training import TransferNet
-    from sktransfer.finetune._trainer import _callbacks
+    from sktransfer.finetune._trainer import _callbacks, optimizer_defaults
 
     helper = import_optional("skorch.helper")
     train_ds, valid_ds = datasets
@@ -240,7 +240,12 @@ def _make_net(config, module, plan, loss, datasets, device, precision):
         precision=precision,
         accumulation_steps=config.accumulation_steps,
         optimizer__weight_decay=config.weight_decay,
-        **{**criterion_kwargs, **iterator_kwargs, **config.routed_params},
+        **{
+            **criterion_kwargs,
+            **iterator_kwargs,
+            **optimizer_defaults(config, device),
+            **config.routed_params,
+        },
     )
 
 

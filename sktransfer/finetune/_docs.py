@@ -101,8 +101,11 @@ head_l2 : float >= 0 or "auto", default="auto"
     penalised): scikit-learn's ``LogisticRegression(C=1 / (head_l2 *
     n_samples))`` without sample weights, ``Ridge(alpha=head_l2 *
     n_samples)`` for regressors. ``"auto"`` picks it from a grid of 13
-    values (``1e-6`` to ``1``) by 5-fold cross-validation on the frozen
-    features (computed once, so it costs only solves). Used when the head is
+    values (``1e-6`` to ``1``) by 3-fold cross-validation on the frozen
+    features (computed once, so it costs only solves), with the
+    one-standard-error rule (the strongest penalty within one standard error
+    of the lowest validation loss); the probe LP-FT starts from takes the
+    lowest validation loss over 5 folds instead. Used when the head is
     solved: ``strategy="head"`` without augmentation, and the probe of
     ``head_init="probe"``; the chosen value is ``head_l2_``.""",
     "head_init": """\

@@ -26,10 +26,13 @@ def wants_probe(config, backbone_trains, warm):
     return backbone_trains and not warm and config.head_init == "probe"
 
 
-def probe_head(config, module, features, targets, weights):
+def probe_head(config, module, features, targets, weights, start_of_training=False):
     """Solve the head on ``features`` and copy it into ``module.head``.
 
     ``config`` is the fit's `sktransfer.finetune._config.TrainingConfig`.
+    ``start_of_training``: the head is LP-FT's starting point, so
+    ``head_l2="auto"`` takes the lowest validation loss over 5 folds (see
+    `solve_head`'s ``rule``), not the one-standard-error choice.
 
     Returns
     -------
@@ -48,6 +51,7 @@ def probe_head(config, module, features, targets, weights):
         n_classes=module.head.out_features if task == "classification" else None,
         random_state=0,
         return_l2=True,
+        **({"cv": 5, "rule": "min"} if start_of_training else {}),
     )
     head = module.head
     with torch.no_grad():

