@@ -9,6 +9,31 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# The runtime / precision settings the runtime benchmarks compare, one table
+# for all of them: label -> embedder parameters.
+RUNTIME_SETTINGS = {
+    "torch eager fp32": {"runtime": "torch"},
+    "ONNX Runtime fp32": {"runtime": "onnx"},
+    "OpenVINO fp32": {"runtime": "openvino"},
+    "OpenVINO bf16": {"runtime": "openvino", "precision": "bf16"},
+    "OpenVINO int8": {"runtime": "openvino", "precision": "int8"},
+    "ONNX Runtime int8": {"runtime": "onnx", "precision": "int8"},
+}
+TORCH = "torch eager fp32"
+
+
+def runtime_settings(*labels, lossy_mark=""):
+    """``{label: parameters}`` for these rows of ``RUNTIME_SETTINGS`` (all by default).
+
+    ``lossy_mark`` is appended to the label of each lossy precision (for
+    example ``" (lossy)"``); each call returns fresh parameter dicts.
+    """
+    rows = {}
+    for label in labels or RUNTIME_SETTINGS:
+        params = dict(RUNTIME_SETTINGS[label])
+        rows[label + (lossy_mark if "precision" in params else "")] = params
+    return rows
+
 
 def machine():
     """One line describing where a benchmark ran."""

@@ -19,19 +19,18 @@ import time
 import numpy as np
 import torch
 
-from benchmarks._common import interleaved, machine, write_result
+from benchmarks._common import (
+    TORCH,
+    interleaved,
+    machine,
+    runtime_settings,
+    write_result,
+)
 from benchmarks.embed_throughput import photos
 from sktransfer import ImageEmbedder
 from sktransfer.engine._data import ImageDataset
 
-SETTINGS = {
-    "torch eager fp32": {"runtime": "torch"},
-    "ONNX Runtime fp32": {"runtime": "onnx"},
-    "OpenVINO fp32": {"runtime": "openvino"},
-    "OpenVINO bf16": {"runtime": "openvino", "precision": "bf16"},
-    "OpenVINO int8 (static)": {"runtime": "openvino", "precision": "int8"},
-    "ONNX Runtime int8 (static)": {"runtime": "onnx", "precision": "int8"},
-}
+SETTINGS = runtime_settings()  # int8: the static (calibrated) copy
 
 
 def main(argv=None):
@@ -49,7 +48,7 @@ def main(argv=None):
     started = time.perf_counter()
     images = photos(args.n_images, size=320)
     embedders = {k: ImageEmbedder(**p).fit(images[:1]) for k, p in SETTINGS.items()}
-    dataset = ImageDataset(images, embedders["torch eager fp32"]._transform_fn())
+    dataset = ImageDataset(images, embedders[TORCH]._transform_fn())
     inputs = torch.stack([dataset[i] for i in range(len(dataset))])
 
     def forward(embedder):
@@ -69,7 +68,7 @@ def main(argv=None):
         {label: (lambda e=e: forward(e)) for label, e in embedders.items()},
         rounds=args.rounds,
     )
-    base = medians["torch eager fp32"]
+    base = medians[TORCH]
     rows = [
         f"| {label} | {embedders[label].runtime_} | "
         f"{args.batch_size or embedders[label].batch_size_} | "

@@ -22,23 +22,16 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
-from benchmarks._common import machine, write_result
+from benchmarks._common import TORCH, machine, runtime_settings, write_result
 from benchmarks.fewshot import load_set
 from sktransfer import ImageEmbedder, TextEmbedder
 
-IMAGE_SETTINGS = {
-    "torch fp32": {"runtime": "torch"},
-    "OpenVINO fp32": {"runtime": "openvino"},
-    "OpenVINO bf16": {"runtime": "openvino", "precision": "bf16"},
-    "OpenVINO int8 (static)": {"runtime": "openvino", "precision": "int8"},
-    "ONNX Runtime int8 (static)": {"runtime": "onnx", "precision": "int8"},
-}
-TEXT_SETTINGS = {
-    "torch fp32": {"runtime": "torch"},
-    "OpenVINO fp32": {"runtime": "openvino"},
-    "OpenVINO bf16": {"runtime": "openvino", "precision": "bf16"},
-    "ONNX Runtime int8 (dynamic)": {"runtime": "onnx", "precision": "int8"},
-}
+IMAGE_SETTINGS = runtime_settings(
+    TORCH, "OpenVINO fp32", "OpenVINO bf16", "OpenVINO int8", "ONNX Runtime int8"
+)  # int8 for images: the static (calibrated) copy
+TEXT_SETTINGS = runtime_settings(
+    TORCH, "OpenVINO fp32", "OpenVINO bf16", "ONNX Runtime int8"
+)  # int8 for texts: dynamic quantization
 TEXT_SETS = ("amazon", "imdb", "yelp")
 N_IMAGES = 2000
 
@@ -109,7 +102,8 @@ Machine: {machine()}. Total {time.perf_counter() - started:.0f} s.
 
 Features of real labelled data for each setting, their cosine to torch fp32
 (per row: the worst and the mean), and a `LogisticRegression(max_iter=2000)`
-probe's accuracy on them. Static int8 (images) calibrates its activation
+probe's accuracy on them. int8 is static quantization for images (dynamic
+for texts); the static copy calibrates its activation
 ranges on fixed crops of scikit-learn's two sample photos, not on this data.
 Speed: `benchmarks/results/runtimes.md`.
 

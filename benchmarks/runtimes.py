@@ -39,34 +39,42 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks._common import interleaved, machine, write_result
+from benchmarks._common import (
+    TORCH,
+    interleaved,
+    machine,
+    runtime_settings,
+    write_result,
+)
 from benchmarks.embed_throughput import photos
 from benchmarks.text_throughput import sentences
 from sktransfer import ImageEmbedder, TextEmbedder
 from sktransfer.engine import _inference
 
 # label -> (ImageEmbedder parameters, decode ahead in a thread)
-IMAGE_RUNTIMES = {
-    "torch eager, serial decode (before)": ({"runtime": "torch"}, False),
-    "torch eager": ({"runtime": "torch"}, True),
-    "ONNX Runtime fp32": ({"runtime": "onnx"}, True),
-    "OpenVINO fp32": ({"runtime": "openvino"}, True),
-    "OpenVINO bf16 (lossy)": ({"runtime": "openvino", "precision": "bf16"}, True),
-    "OpenVINO int8 (lossy)": ({"runtime": "openvino", "precision": "int8"}, True),
-    "ONNX Runtime int8 (lossy)": ({"runtime": "onnx", "precision": "int8"}, True),
-    'default (runtime="auto"), serial decode': ({}, False),
-    'default (runtime="auto")': ({}, True),
-}
 BEFORE = "torch eager, serial decode (before)"
 AUTO = 'default (runtime="auto")'
-TEXT_RUNTIMES = {
-    "TextEmbedder torch": {"runtime": "torch"},
-    "TextEmbedder ONNX Runtime fp32": {"runtime": "onnx"},
-    "TextEmbedder OpenVINO fp32": {"runtime": "openvino"},
-    "TextEmbedder ONNX Runtime int8 (lossy)": {"runtime": "onnx", "precision": "int8"},
-    "TextEmbedder OpenVINO int8 (lossy)": {"runtime": "openvino", "precision": "int8"},
-    'TextEmbedder default (runtime="auto")': {},
+IMAGE_RUNTIMES = {
+    BEFORE: ({"runtime": "torch"}, False),
+    **{
+        label: (params, True)
+        for label, params in runtime_settings(lossy_mark=" (lossy)").items()
+    },
+    f"{AUTO}, serial decode": ({}, False),
+    AUTO: ({}, True),
 }
+TEXT_RUNTIMES = {
+    f"TextEmbedder {label}": params
+    for label, params in runtime_settings(
+        TORCH,
+        "ONNX Runtime fp32",
+        "OpenVINO fp32",
+        "ONNX Runtime int8",
+        "OpenVINO int8",
+        lossy_mark=" (lossy)",
+    ).items()
+}
+TEXT_RUNTIMES['TextEmbedder default (runtime="auto")'] = {}
 
 
 def cosines(a, b):
@@ -119,7 +127,7 @@ def bench_images(paths, rounds):
     medians, raw = interleaved(
         {
             **{label: (lambda label=label: run(label)) for label in embedders},
-            **decode_rates(paths, embedders["torch eager"]),
+            **decode_rates(paths, embedders[TORCH]),
         },
         rounds=rounds,
     )
@@ -143,14 +151,14 @@ def bench_images(paths, rounds):
     ]
     identical = all(
         np.array_equal(outputs[a], outputs[b])
-        for a, b in ((BEFORE, "torch eager"), (f"{AUTO}, serial decode", AUTO))
+        for a, b in ((BEFORE, TORCH), (f"{AUTO}, serial decode", AUTO))
     )
     summary = (
         f"**Images: the default ({embedders[AUTO].runtime_}, decode thread) runs "
         f"{rate[AUTO] / rate[BEFORE]:.2f}x today's torch eager with serial decode "
         f"end to end ({rate[BEFORE]:.1f} to {rate[AUTO]:.1f} images/s, cosine to "
         f"torch >= {cosines(outputs[AUTO], outputs[BEFORE])[:8]}); the thread "
-        f"alone gives torch {rate['torch eager'] / rate[BEFORE]:.2f}x and the "
+        f"alone gives torch {rate[TORCH] / rate[BEFORE]:.2f}x and the "
         f"default {rate[AUTO] / rate[f'{AUTO}, serial decode']:.2f}x its serial "
         f"rate (outputs {'bit-identical' if identical else 'DIFFERENT'}). The "
         f"default reaches {rate[AUTO] / rate['decode only']:.0%} of the "
@@ -219,7 +227,7 @@ def bench_texts(texts, rounds):
         label: TextEmbedder(**params).fit(texts[:1])
         for label, params in TEXT_RUNTIMES.items()
     }
-    model = embedders["TextEmbedder torch"]._model
+    model = embedders[f"TextEmbedder {TORCH}"]._model
 
     def encode():
         return model.encode(texts, batch_size=32, convert_to_numpy=True)

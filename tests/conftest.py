@@ -32,6 +32,21 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture
+def runtime_home(tmp_path, monkeypatch):
+    """Exports go to this test's own folder, and no runtime session is shared.
+
+    Yields the runtimes folder under a fresh ``SKTRANSFER_HOME``; the models
+    shared within the process are cleared before and after the test.
+    """
+    from sktransfer.engine._shared import clear_shared_models
+
+    monkeypatch.setenv("SKTRANSFER_HOME", str(tmp_path / "home"))
+    clear_shared_models()
+    yield tmp_path / "home" / "runtimes"
+    clear_shared_models()
+
+
 # -- process exit ------------------------------------------------------------
 # Known issue (see the issue notes): a test process that has run DataLoader
 # workers or joblib's loky workers *and* an OpenVINO / ONNX Runtime session can

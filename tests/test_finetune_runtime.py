@@ -24,14 +24,9 @@ def _needs(runtime):
 
 
 @pytest.fixture(autouse=True)
-def runtime_home(tmp_path, monkeypatch, one_torch_thread):
-    """Each test exports into its own folder (and shares no session with others)."""
-    from sktransfer.engine._shared import clear_shared_models
-
-    monkeypatch.setenv("SKTRANSFER_HOME", str(tmp_path / "home"))
-    clear_shared_models()
-    yield tmp_path / "home" / "runtimes" / "finetuned"
-    clear_shared_models()
+def runtime_home(runtime_home, one_torch_thread):
+    """The conftest's isolated home; fitted networks export under ``finetuned``."""
+    return runtime_home / "finetuned"
 
 
 def _exports(folder):

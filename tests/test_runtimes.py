@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sktransfer import ImageEmbedder, TextEmbedder
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.usefixtures("runtime_home")
 
 IMAGES = np.random.default_rng(0).integers(0, 255, (6, 40, 40, 3), dtype=np.uint8)
 TEXTS = [
@@ -31,17 +32,6 @@ def _needs(runtime):
 def _min_cosine(a, b):
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return float(((a * b).sum(1) / norms).min())
-
-
-@pytest.fixture(autouse=True)
-def runtime_home(tmp_path, monkeypatch):
-    """Each test exports into its own folder (and shares no session with others)."""
-    from sktransfer.engine._shared import clear_shared_models
-
-    monkeypatch.setenv("SKTRANSFER_HOME", str(tmp_path / "home"))
-    clear_shared_models()
-    yield tmp_path / "home" / "runtimes"
-    clear_shared_models()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from sktransfer import ImageEmbedder, TextEmbedder
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
+pytestmark = pytest.mark.usefixtures("runtime_home")
 
 IMAGES = np.random.default_rng(0).integers(0, 255, (6, 40, 40, 3), dtype=np.uint8)
 TEXTS = ["a good film", "bad", "the acting is fine; the script is not"]
@@ -25,16 +26,6 @@ def _ops(path):
     import onnx
 
     return {node.op_type for node in onnx.load(str(path)).graph.node}
-
-
-@pytest.fixture(autouse=True)
-def runtime_home(tmp_path, monkeypatch):
-    from sktransfer.engine._shared import clear_shared_models
-
-    monkeypatch.setenv("SKTRANSFER_HOME", str(tmp_path / "home"))
-    clear_shared_models()
-    yield tmp_path / "home" / "runtimes"
-    clear_shared_models()
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
