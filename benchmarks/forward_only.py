@@ -41,13 +41,22 @@ def main(argv=None):
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=list(SETTINGS),
+        choices=list(SETTINGS),
+        help="rows to run (torch eager, the reference, always runs)",
+    )
+    parser.add_argument("--name", default="forward_only")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     # the normal path's runner (called on tensor batches), not a fast start's
     os.environ["SKTRANSFER_FAST_START"] = "0"
     started = time.perf_counter()
     images = photos(args.n_images, size=320)
-    embedders = {k: ImageEmbedder(**p).fit(images[:1]) for k, p in SETTINGS.items()}
+    chosen = dict.fromkeys([TORCH, *args.settings])
+    embedders = {k: ImageEmbedder(**SETTINGS[k]).fit(images[:1]) for k in chosen}
     dataset = ImageDataset(images, embedders[TORCH]._transform_fn())
     inputs = torch.stack([dataset[i] for i in range(len(dataset))])
 
@@ -75,9 +84,14 @@ def main(argv=None):
         f"{len(inputs) / seconds:.1f} | {base / seconds:.2f}x |"
         for label, seconds in medians.items()
     ]
+    settings = ""
+    if list(chosen) != [TORCH, *SETTINGS.keys() - {TORCH}] and set(chosen) != set(
+        SETTINGS
+    ):
+        settings = " --settings " + " ".join(f"'{label}'" for label in args.settings)
     text = f"""# The forward pass alone (EfficientNet-Lite0, CPU)
 
-Command: `python -m benchmarks.forward_only --n-images {args.n_images}{"" if args.batch_size is None else f" --batch-size {args.batch_size}"} --threads {args.threads} --rounds {args.rounds}`
+Command: `python -m benchmarks.forward_only --n-images {args.n_images}{"" if args.batch_size is None else f" --batch-size {args.batch_size}"} --threads {args.threads} --rounds {args.rounds}{settings}{"" if args.name == "forward_only" else f" --name {args.name}"}`
 
 Machine: {machine()}. Total {time.perf_counter() - started:.0f} s.
 
@@ -90,7 +104,7 @@ rounds): no decoding, no preprocessing.
 |---|---|---:|---:|---:|
 {chr(10).join(rows)}
 """
-    write_result("forward_only", text)
+    write_result(args.name, text)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,27 @@ def test_text_runtimes_match_torch_with_options(runtime, tiny_sentence_model):
     assert not np.allclose(longer[1], Z[1])  # max_length reaches the tokenizer
 
 
+def _spins(est):
+    """ONNX Runtime's ``allow_spinning`` entry of the embedder's session."""
+    options = est._runner.runtime.session.get_session_options()
+    try:
+        value = options.get_session_config_entry("session.intra_op.allow_spinning")
+    except RuntimeError:  # not set: ONNX Runtime's default, which spins
+        value = "1"
+    return value != "0"
+
+
+def test_onnx_threads_sleep_between_image_batches_and_spin_for_texts(
+    tiny_sentence_model,
+):
+    # images: the decode thread needs the cores between runs (ort_spinning.md)
+    _needs("onnx")
+    image = ImageEmbedder("toy-image", runtime="onnx").fit(IMAGES)
+    text = TextEmbedder(tiny_sentence_model, runtime="onnx").fit(TEXTS)
+    assert image.runtime_ == text.runtime_ == "onnx"
+    assert not _spins(image) and _spins(text)
+
+
 def test_auto_picks_an_installed_exact_runtime_and_torch_where_it_must():
     pytest.importorskip("onnxruntime")
     pytest.importorskip("openvino")

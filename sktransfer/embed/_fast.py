@@ -342,7 +342,9 @@ def _fast_runner(record):
     runtime_class = RUNTIME_CLASSES[name]
     session = shared_model(
         ("fast-start", str(path), name, precision, threads),
-        lambda: runtime_class(path, precision, threads, folder=path.parent),
+        lambda: runtime_class(
+            path, precision, threads, folder=path.parent, modality=record["modality"]
+        ),
     )
     if record["modality"] == "text":
         from sktransfer.engine._fast_text import FastTokenizer

@@ -6,6 +6,15 @@ from sktransfer.engine._runtime import Runtime, atomic_derive
 __all__ = ["OnnxRuntime", "int8_file"]
 
 
+# Whether ONNX Runtime's intra-op threads spin-wait between runs (its
+# default), by input modality. For images the decode-ahead thread runs beside
+# the session and spinning threads take its core, so they sleep between runs
+# (1.17x to 1.40x end to end); texts run nothing beside the session, and
+# sleeping there ran 0.81x to 0.98x, so they spin. Measured in
+# benchmarks/results/ort_spinning.md.
+SPIN = {"image": False, "text": True, "numeric": True}
+
+
 def int8_file(onnx_path, calibration=None):
     """The int8 copy of ``onnx_path`` to load, derived from it once.
 
@@ -49,18 +58,24 @@ class OnnxRuntime(Runtime):
         The export folder (unused: ONNX Runtime keeps no compiled cache).
     calibration : callable, optional
         Network inputs for static int8 quantization (images).
+    modality : {"image", "text", "numeric"}, optional
+        What the graph reads: whether its threads spin between runs (`SPIN`).
     """
 
     name = "onnx"
     package = "onnxruntime"
     precisions = ("fp32", "int8")
 
-    def __init__(self, path, precision, threads, folder=None, calibration=None):
+    def __init__(
+        self, path, precision, threads, folder=None, calibration=None, modality=None
+    ):
         ort = import_optional("onnxruntime")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 4  # failures surface as exceptions
+        if not SPIN.get(modality, True):
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # the file loaded, which a fast start's record names (`int8_file` of an
         # int8 copy is that copy)
         self.path = int8_file(path, calibration) if precision == "int8" else path

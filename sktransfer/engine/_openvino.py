@@ -37,7 +37,9 @@ class OpenVINORuntime(Runtime):
     package = "openvino"
     precisions = ("fp32", "bf16", "int8")
 
-    def __init__(self, path, precision, threads, folder=None, calibration=None):
+    def __init__(
+        self, path, precision, threads, folder=None, calibration=None, modality=None
+    ):
         ov = import_optional("openvino")
         if precision == "int8":
             from sktransfer.engine._onnx import int8_file

@@ -46,9 +46,10 @@ class Runtime:
 
     Subclasses set ``name``, ``package`` (the module whose presence means the
     runtime is installed) and ``precisions`` (those it runs), and implement
-    ``__init__(path, precision, threads, folder=None, calibration=None)``
-    (``calibration``: a callable returning network inputs, for static int8)
-    and ``run(feeds)``; ``path`` attribute: the file loaded.
+    ``__init__(path, precision, threads, folder=None, calibration=None,
+    modality=None)`` (``calibration``: a callable returning network inputs,
+    for static int8; ``modality``: what the graph reads) and ``run(feeds)``;
+    ``path`` attribute: the file loaded.
     """
 
     name = None

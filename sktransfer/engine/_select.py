@@ -139,7 +139,7 @@ def _check(runtime, graph, precision, calibration=None):
         )
 
 
-def _build(name, precision, threads, path, graph, calibration=None):
+def _build(name, precision, threads, path, graph, calibration=None, modality=None):
     """Export (unless cached), load and check; a cached file failing is redone once."""
     runtime_class = RUNTIME_CLASSES[name]
     if precision != "int8":
@@ -150,7 +150,12 @@ def _build(name, precision, threads, path, graph, calibration=None):
         export_onnx(g.module, g.example, g.dynamic_axes, path)
         try:
             runtime = runtime_class(
-                path, precision, threads, folder=path.parent, calibration=calibration
+                path,
+                precision,
+                threads,
+                folder=path.parent,
+                calibration=calibration,
+                modality=modality,
             )
             _check(runtime, g, precision, calibration)
         except Exception:
@@ -233,7 +238,7 @@ def select_runner(
             runner = shared_model(
                 ("runtime", str(folder), key, name, precision, threads),
                 lambda name=name: _build(
-                    name, precision, threads, path, graph, calibration
+                    name, precision, threads, path, graph, calibration, modality
                 ),
             )
         except Exception as error:  # noqa: BLE001 - reported, torch runs instead
