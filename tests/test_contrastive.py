@@ -154,11 +154,15 @@ def test_pickle_round_trip_keeps_predictions():
 
 
 def test_validation_split_only_with_enough_rows_per_class():
-    texts, labels = _texts({"pos": 30, "neg": 30})
+    from sktransfer.finetune._contrastive import MIN_VALIDATION_PER_CLASS
+
+    enough = 5 * MIN_VALIDATION_PER_CLASS  # 0.2 of it: the minimum per class
+    texts, labels = _texts({"pos": enough, "neg": enough})
     clf = TextClassifier("toy-text", validation_fraction=0.2, **FAST)
     assert "valid_loss" in clf.fit(texts, labels).history_[-1]
-    few_texts, few_labels = _texts({"pos": 6, "neg": 6})
-    clf.fit(few_texts, few_labels)  # 2 validation rows: they train instead
+    few = 5 * MIN_VALIDATION_PER_CLASS - 10  # 2 validation rows short
+    few_texts, few_labels = _texts({"pos": few, "neg": few})
+    clf.fit(few_texts, few_labels)  # too few validation rows: they train instead
     assert "valid_loss" not in clf.history_[-1]
 
 

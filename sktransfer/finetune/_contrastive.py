@@ -16,7 +16,8 @@ contrastive learning (Khosla et al., 2020):
    L-BFGS (`sktransfer.finetune._head.solve_head`).
 
 Early stopping watches the contrastive loss on pairs of the validation rows,
-only when every class has at least two validation rows (else they train).
+only when every class has at least ``MIN_VALIDATION_PER_CLASS`` validation
+rows (else they train too).
 """
 
 import numpy as np
@@ -45,6 +46,14 @@ __all__ = ["BODY_LR", "resolve_loss", "train"]
 
 # default learning rate of the body (SetFit's for sentence-transformers)
 BODY_LR = {"text": 2e-5, "image": 1e-4}
+
+# Early stopping needs this many validation rows in every class; below, they
+# train. At 64 sentences per class (6 or 7 validation rows per class at the
+# default validation_fraction=0.1) the loss of their few pairs stopped the
+# fit at an early round and cost 0.014 to 0.030 accuracy on amazon and yelp
+# (benchmarks/results/fewshot_64_validation.md). 25 is a judgment: the
+# larger sizes were not measured.
+MIN_VALIDATION_PER_CLASS = 25
 
 # How an image body trains (texts train the whole body, as SetFit does):
 # ``top_blocks``, the number of top blocks that train (None: the whole body,
@@ -125,9 +134,9 @@ def train(
 
 
 def _enough_to_validate(targets, valid_idx):
-    """Whether every class has two validation rows (so positive pairs exist)."""
+    """Whether every class has ``MIN_VALIDATION_PER_CLASS`` validation rows."""
     counts = np.bincount(targets[valid_idx], minlength=int(targets.max()) + 1)
-    return counts.min() >= 2
+    return counts.min() >= MIN_VALIDATION_PER_CLASS
 
 
 def _body_plan(config, module):

@@ -168,7 +168,9 @@ accumulation_steps : int, default=1
 validation_fraction : float in (0, 1), default=0.1
     Fraction of the training data held out (stratified for classifiers) to
     monitor the validation loss; the weights of the best epoch are restored
-    at the end. ``None`` trains on everything for ``max_epochs`` epochs.""",
+    at the end. ``None`` trains on everything for ``max_epochs`` epochs.
+    ``strategy="contrastive"`` holds rows out only when every class gets at
+    least 25 of them (else they train too).""",
     "n_iter_no_change": """\
 n_iter_no_change : int, default=5
     Early stopping: stop after this many epochs without a better validation
