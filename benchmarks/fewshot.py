@@ -10,6 +10,8 @@ set), then fit, side by side in one run, with the same all-MiniLM-L6-v2 body
 * ``head``: the head solved exactly on the frozen features
   (`sktransfer.finetune._head.solve_head`, L2 by internal CV), which is what
   ``strategy="head"`` computes;
+* ``full``: ``TextClassifier(strategy="full")`` at its defaults (the whole
+  body fine-tuned with cross-entropy, from the solved head);
 * ``contrastive``: ``TextClassifier(strategy="contrastive")`` at its defaults;
 * ``setfit``: the `setfit` package (``pip install setfit``; not a dependency
   of sktransfer) at its defaults, with the same body folder.
@@ -20,14 +22,19 @@ only: the frozen methods include embedding them). Results go to
 run still leaves a table.
 
 Run: ``python -m benchmarks.fewshot`` (options: ``--shots 8 64``,
-``--seeds 3``, ``--sets amazon imdb yelp rt-polarity``, ``--methods ...``,
+``--seeds 3``, ``--first-seed 0``, ``--sets amazon imdb yelp rt-polarity``, ``--methods ...``,
 ``--sets fashion-mnist`` (T-shirt / pullover / shirt) or ``digits`` (scikit-learn's
 8x8 digits 3, 5, 8): images, EfficientNet-Lite0
 with `ImageEmbedder` and ``ImageClassifier(strategy="contrastive")`` (SupCon),
 ``--test-size 500``, ``--threads 1``).
+
+Every run also writes its splits to ``benchmarks/results/<name>.json``, so
+seeds run in different sessions (``--first-seed``) can be put in one table:
+``python -m benchmarks.fewshot --merge NAME NAME ... --name merged``.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -36,10 +43,10 @@ import time
 
 import numpy as np
 
-from benchmarks._common import machine, write_result
+from benchmarks._common import RESULTS, machine, write_result
 from sktransfer.datasets import shared_data_dir
 
-METHODS = ("frozen+LR", "head", "contrastive", "setfit")
+METHODS = ("frozen+LR", "head", "full", "contrastive", "setfit")
 SETS = ("amazon", "imdb", "yelp", "rt-polarity")
 FASHION_CLASSES = np.array([0, 2, 6])
 DIGIT_CLASSES = np.array([3, 5, 8])
@@ -124,11 +131,11 @@ def run_frozen(X_train, y_train, X_test, y_test, seed, images=False):
     }
 
 
-def run_contrastive(X_train, y_train, X_test, y_test, seed, images=False):
+def run_strategy(strategy, X_train, y_train, X_test, y_test, seed, images=False):
     from sktransfer import ImageClassifier, TextClassifier
 
     estimator = ImageClassifier if images else TextClassifier
-    clf = estimator(strategy="contrastive", random_state=seed)
+    clf = estimator(strategy=strategy, random_state=seed)
     start = time.perf_counter()
     clf.fit(X_train, y_train)
     seconds = time.perf_counter() - start
@@ -163,10 +170,11 @@ def run_cell(methods, X_train, y_train, X_test, y_test, seed):
         methods = [method for method in methods if method != "setfit"]
     if {"frozen+LR", "head"} & set(methods):
         out.update(run_frozen(X_train, y_train, X_test, y_test, seed, images))
-    if "contrastive" in methods:
-        out["contrastive"] = run_contrastive(
-            X_train, y_train, X_test, y_test, seed, images
-        )
+    for strategy in ("full", "contrastive"):
+        if strategy in methods:
+            out[strategy] = run_strategy(
+                strategy, X_train, y_train, X_test, y_test, seed, images
+            )
     if "setfit" in methods:
         out["setfit"] = run_setfit(X_train, y_train, X_test, y_test, seed)
     return {method: out[method] for method in methods}
@@ -180,9 +188,13 @@ def table(results, args, started, done):
         f"Machine: {machine()}; load average at the end {os.getloadavg()} "
         f"(2 cores shared with other jobs: times are comparable within a row "
         f"only).",
-        f"Seeds 0..n-1 (n per row: runs); test sets of up to {args.test_size} "
-        f"held-out sentences per seed; {done} splits in "
-        f"{(time.perf_counter() - started) / 60:.1f} min.",
+        f"Seeds {seed_range(args)} (n per row: runs); test sets of up to "
+        f"{args.test_size} held-out sentences per seed; "
+        + (
+            "each split's machine and load are in the run's own result file."
+            if args.merge
+            else f"{done} splits in {(time.perf_counter() - started) / 60:.1f} min."
+        ),
         "",
         "| set | per class | method | accuracy (mean ± sd) | fit s (mean) | runs |",
         "|---|---|---|---|---|---|",
@@ -214,6 +226,41 @@ def table(results, args, started, done):
     return "\n".join(lines) + "\n"
 
 
+def seed_range(args):
+    if args.merge:
+        return "of the merged runs " + ", ".join(f"`{name}`" for name in args.merge)
+    return f"{args.first_seed}..{args.first_seed}+n-1"
+
+
+def save_splits(name, records):
+    """Every split of the run as JSON rows, for ``--merge``."""
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(records, indent=1) + "\n")
+
+
+def merge(args):
+    """One table of the splits that earlier runs saved (each split once)."""
+    records = {}
+    for name in args.merge:
+        for row in json.loads((RESULTS / f"{name}.json").read_text()):
+            key = (row["set"], row["shots"], row["seed"], row["method"])
+            if key in records:
+                raise SystemExit(f"{name}.json repeats split {key}")
+            records[key] = row
+    results = {}
+    order = list(dict.fromkeys(key[0] for key in records))  # sets as first seen
+    for key in sorted(
+        records, key=lambda k: (order.index(k[0]), k[1], METHODS.index(k[3]), k[2])
+    ):
+        row = records[key]
+        results.setdefault((row["set"], row["shots"], row["method"]), []).append(
+            (row["seconds"], row["accuracy"])
+        )
+    seeds = sorted({key[2] for key in records})
+    text = table(results, args, time.perf_counter(), len(records))
+    write_result(args.name, text + f"\nSeeds in the merged splits: {seeds}.\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, nargs="+", default=[8, 64])
@@ -227,18 +274,25 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--merge", nargs="+", default=None, help="saved run names")
     parser.add_argument("--name", default="fewshot")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    results, started, done = {}, time.perf_counter(), 0
+    results, started, done, records = {}, time.perf_counter(), 0, []
     loaded = {}
     for k, shots in enumerate(args.shots):
         seeds = args.seeds[min(k, len(args.seeds) - 1)]
         sets = args.sets if shots <= 16 or not args.sets_large else args.sets_large
-        for seed in range(seeds):  # seeds outermost: a partial run covers every set
+        first = args.first_seed
+        for seed in range(
+            first, first + seeds
+        ):  # outermost: a partial run covers every set
             for name in sets:
                 if name not in loaded:
                     loaded[name] = load_set(name)
@@ -254,6 +308,16 @@ def main(argv=None):
                 )
                 for method, (seconds, acc) in cell.items():
                     results.setdefault((name, shots, method), []).append((seconds, acc))
+                    records.append(
+                        dict(
+                            set=name,
+                            shots=shots,
+                            seed=seed,
+                            method=method,
+                            seconds=seconds,
+                            accuracy=acc,
+                        )
+                    )
                     print(
                         f"{name} {shots} seed {seed} {method}: {acc:.3f} "
                         f"{seconds:.1f}s",
@@ -261,6 +325,7 @@ def main(argv=None):
                     )
                 done += 1
                 write_result(args.name, table(results, args, started, done))
+                save_splits(args.name, records)
 
 
 if __name__ == "__main__":

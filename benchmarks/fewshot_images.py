@@ -9,6 +9,8 @@ EfficientNet-Lite0 (offline weights):
 * ``frozen+LR``: `ImageEmbedder` features + `LogisticRegression` (C=1);
 * ``head``: the solved head on the same features (what ``strategy="head"``
   computes);
+* ``full``: ``ImageClassifier(strategy="full")`` at its defaults (config
+  ``strategy=full``);
 * ``contrastive <config>``: ``ImageClassifier(strategy="contrastive")`` with a
   recipe of `CONFIGS` (estimator parameters, then
   ``sktransfer.finetune._contrastive.IMAGE_RECIPE`` entries).
@@ -31,6 +33,7 @@ from benchmarks.fewshot import load_set, run_frozen, split
 # name -> (ImageClassifier parameters, IMAGE_RECIPE entries)
 CONFIGS = {
     "library": ({}, {}),  # whatever the library's defaults are
+    "strategy=full": ({"strategy": "full"}, {}),  # cross-entropy fine-tuning
     "full": ({}, {"top_blocks": None, "freeze_norm": False, "crop_scale": (0.35, 1)}),
     "full, BN frozen": ({}, {"top_blocks": None, "freeze_norm": True}),
     "top2, BN frozen": ({}, {"top_blocks": 2, "freeze_norm": True}),
@@ -66,7 +69,9 @@ def run_config(config, X_train, y_train, X_test, y_test, seed):
     saved = dict(_contrastive.IMAGE_RECIPE)
     _contrastive.IMAGE_RECIPE.update(recipe)
     try:
-        clf = ImageClassifier(strategy="contrastive", random_state=seed, **params)
+        clf = ImageClassifier(
+            **{"strategy": "contrastive", "random_state": seed, **params}
+        )
         start = time.perf_counter()
         clf.fit(X_train, y_train)
         seconds = time.perf_counter() - start
@@ -149,7 +154,8 @@ def main(argv=None):
                     results[(name, shots, seed, method)] = value
                 for config in args.configs:
                     value = run_config(config, *cell, seed)
-                    results[(name, shots, seed, f"contrastive {config}")] = value
+                    label = config if "=" in config else f"contrastive {config}"
+                    results[(name, shots, seed, label)] = value
                     print(name, shots, seed, config, value, flush=True)
                     write_result(args.name, table(results, args, started))
                 print(name, shots, seed, frozen, flush=True)
