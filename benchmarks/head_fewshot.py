@@ -8,7 +8,9 @@ for texts, EfficientNet-Lite0 for images), then on the same matrix:
 * ``head, <rule>``: `sktransfer.finetune._head.solve_head` with
   ``l2="auto"`` and that selection rule (``"one-se"``: the strongest penalty
   within one standard error of the lowest validation loss; ``"min"``: the
-  lowest) and number of folds;
+  lowest; ``"anchor"``: the strength of ``LogisticRegression(C=1)`` unless
+  its loss is more than one standard error above the lowest) and number of
+  folds;
 * ``head, default``: ``solve_head`` as the library calls it.
 
 Accuracy mean over the seeds and the paired difference to ``LR(C=1)``.
@@ -52,6 +54,7 @@ def solvers():
         "head, one-se, 3 folds": head(cv=3, rule="one-se"),
         "head, min, 3 folds": head(cv=3, rule="min"),
         "head, min, 5 folds": head(cv=5, rule="min"),
+        "head, anchor C=1, 3 folds": head(cv=3, rule="anchor"),
     }
 
 

@@ -70,6 +70,25 @@ def test_auto_picks_a_grid_value_that_depends_on_the_data():
     assert solve_head(X[:3], [0, 0, 1], return_l2=True)[2] == 1e-3
 
 
+def test_selection_rules_follow_their_definitions():
+    branches = set()
+    for seed in range(4):
+        X, y = make_classification(
+            90, 20, n_informative=8, class_sep=1.5, flip_y=0.0, random_state=seed
+        )
+        picked = {
+            rule: solve_head(X, y, rule=rule, random_state=seed, return_l2=True)[2]
+            for rule in ("one-se", "min", "anchor")
+        }
+        # one-SE: the strongest penalty within one SE of the lowest loss
+        assert picked["min"] <= picked["one-se"]
+        # anchor: the grid value nearest LogisticRegression's C=1, else one-SE's
+        nearest = min(L2_GRID, key=lambda l2: abs(np.log(l2 * len(y))))
+        assert picked["anchor"] in (nearest, picked["one-se"])
+        branches.add(picked["anchor"] == nearest != picked["one-se"])
+    assert branches == {True, False}  # both cases happen on these data
+
+
 def test_bad_inputs_name_what_is_wrong():
     X = np.ones((4, 2))
     X[2, 1] = np.nan
@@ -79,6 +98,8 @@ def test_bad_inputs_name_what_is_wrong():
         solve_head(np.ones((4, 2)), [0, 1, 0, 1], l2="best")
     with pytest.raises(ValueError, match="task must be"):
         solve_head(np.ones((4, 2)), [0, 1, 0, 1], task="ranking")
+    with pytest.raises(ValueError, match="rule must be one of .*anchor"):
+        solve_head(np.ones((4, 2)), [0, 1, 0, 1], rule="max")
 
 
 # -- inside the fine-tuners --------------------------------------------------------

@@ -54,7 +54,7 @@ _CV_TOL, _CV_MAX_ITER = 1e-3, 200
 _SE_RULE = 1.0
 _TIE = 1e-9  # relative: equal losses (e.g. a one-fold CV) pick the stronger
 _TASKS = ("classification", "regression")
-_RULES = ("one-se", "min")
+_RULES = ("one-se", "min", "anchor")
 
 
 def solve_head(
@@ -96,9 +96,12 @@ def solve_head(
         Number of classes (rows of the head); ``max(y) + 1`` when None.
     cv : int, default=3
         Folds of ``l2="auto"`` (fewer when a class has fewer rows).
-    rule : {"one-se", "min"}, default="one-se"
+    rule : {"one-se", "min", "anchor"}, default="one-se"
         How ``l2="auto"`` picks from the validation losses: the strongest
         penalty within one standard error of the lowest, or the lowest.
+        ``"anchor"``: the grid strength nearest scikit-learn's ``C=1``
+        (``1 / sum(sample_weight)``) while its loss is within one standard
+        error of the lowest, else as ``"one-se"``.
         ``"min"`` for a head that fine-tuning starts from (LP-FT): on weak
         features the flat loss curve lets ``"one-se"`` pick a penalty so
         strong that the head passes almost no gradient to the backbone
@@ -189,9 +192,15 @@ def _choose(X, y, task, weights, cv, random_state, rule="one-se"):
     losses = np.asarray(losses)
     lowest = int(np.argmin(losses))
     spread = (
-        spreads[lowest] if np.isfinite(spreads[lowest]) and rule == "one-se" else 0.0
+        spreads[lowest]
+        if np.isfinite(spreads[lowest]) and rule in ("one-se", "anchor")
+        else 0.0
     )
     margin = max(_SE_RULE * spread, _TIE * abs(losses[lowest]))
+    if rule == "anchor":  # scikit-learn's C=1 unless worse by > one SE
+        anchor = int(np.argmin(np.abs(np.log(grid) + np.log(total))))
+        if anchor < len(losses) and losses[anchor] <= losses[lowest] + margin:
+            return float(grid[anchor]), means[anchor]
     best = np.flatnonzero(losses <= losses[lowest] + margin)[0]
     return float(grid[best]), means[best]
 
