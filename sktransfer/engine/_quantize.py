@@ -94,6 +94,9 @@ def quantize_static(source, destination, calibration):
                 Reader(),
                 quant_format=quantization.QuantFormat.QDQ,
                 per_channel=True,
+                # 7-bit weights: u8 x s8 products saturate on CPUs without
+                # VNNI (AVX2 only: cosine 0.53 to torch on an AMD EPYC)
+                reduce_range=True,
                 activation_type=quantization.QuantType.QUInt8,
                 weight_type=quantization.QuantType.QInt8,
                 calibrate_method=quantization.CalibrationMethod.MinMax,
