@@ -99,14 +99,14 @@ def solve_head(
     rule : {"one-se", "min", "anchor"}, default="one-se"
         How ``l2="auto"`` picks from the validation losses: the strongest
         penalty within one standard error of the lowest, or the lowest.
-        ``"anchor"``: the grid strength nearest scikit-learn's ``C=1``
-        (``1 / sum(sample_weight)``) while its loss is within one standard
-        error of the lowest, else as ``"one-se"``.
         ``"min"`` for a head that fine-tuning starts from (LP-FT): on weak
         features the flat loss curve lets ``"one-se"`` pick a penalty so
         strong that the head passes almost no gradient to the backbone
         (measured: a randomly initialised CNN on Fashion-MNIST fine-tuned
-        to chance, 0.51, against 0.76 with ``"min"``).
+        to chance, 0.51, against 0.76 with ``"min"``). ``"anchor"``: the
+        grid strength nearest scikit-learn's ``C=1`` (``1 / sum(sample_weight)``)
+        while its loss is within one standard error of the lowest, else as
+        ``"one-se"`` (``benchmarks/results/head_fewshot_anchor.md``).
     max_iter, tol : int, float
         L-BFGS iterations and projected-gradient tolerance.
     random_state : int, default=0
